@@ -1,0 +1,130 @@
+"""Build the Cython kernels in ``kernels/`` into modules of the ``maxmargin`` package.
+
+Everything about how the kernels are compiled is decided here, once:
+
+* Cython directives (bounds checks off for speed; ``MAXMARGIN_DEBUG=1`` turns
+  them back on and compiles with ``-O0 -g`` for debugging builds).
+* OpenMP: the compiler is probed with a tiny test program; if it cannot build
+  and link OpenMP code the kernels are compiled serially and the build says so.
+  ``maxmargin.show_config()`` reports which way the installed build went.
+* ``MAXMARGIN_NATIVE=1`` adds ``-march=native`` (local builds only: such a
+  binary may not run on another machine).
+"""
+
+import os
+import sys
+import tempfile
+import textwrap
+
+import Cython
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+DEBUG = os.environ.get("MAXMARGIN_DEBUG", "0") not in ("", "0")
+NATIVE = os.environ.get("MAXMARGIN_NATIVE", "0") not in ("", "0")
+
+COMPILER_DIRECTIVES = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": DEBUG,
+    "initializedcheck": DEBUG,
+    "cdivision": not DEBUG,
+    "embedsignature": True,
+}
+
+# Every extension: (module name inside the package, Cython source).
+EXTENSIONS = [
+    ("maxmargin._hinge", "kernels/_hinge.pyx"),
+    ("maxmargin._runtime", "kernels/_runtime.pyx"),
+]
+
+OPENMP_TEST_PROGRAM = textwrap.dedent(
+    """
+    #include <omp.h>
+    int main(void) {
+        int n = 0;
+        #pragma omp parallel reduction(+:n)
+        n += 1;
+        return n == omp_get_max_threads() ? 0 : 1;
+    }
+    """
+)
+
+
+def _openmp_flags(compiler):
+    """Return (compile_args, link_args) that build OpenMP code, or None."""
+    if compiler.compiler_type == "msvc":
+        candidates = [(["/openmp"], [])]
+    else:
+        candidates = [(["-fopenmp"], ["-fopenmp"]),
+                      (["-Xpreprocessor", "-fopenmp"], ["-lomp"])]
+    with tempfile.TemporaryDirectory() as tmp:
+        source = os.path.join(tmp, "openmp_probe.c")
+        with open(source, "w") as f:
+            f.write(OPENMP_TEST_PROGRAM)
+        for compile_args, link_args in candidates:
+            try:
+                objects = compiler.compile([source], output_dir=tmp,
+                                           extra_postargs=compile_args)
+                compiler.link_executable(objects, "openmp_probe", output_dir=tmp,
+                                         extra_postargs=link_args)
+            except Exception:  # any compile or link failure means "not this way"
+                continue
+            return compile_args, link_args
+    return None
+
+
+class BuildExtWithOpenMP(build_ext):
+    """Probe the compiler for OpenMP and set the flags of every extension."""
+
+    def build_extensions(self):
+        flags = None
+        if os.environ.get("MAXMARGIN_NO_OPENMP", "0") in ("", "0"):
+            flags = _openmp_flags(self.compiler)
+        if flags is None:
+            print("maxmargin: OpenMP not available; building serial kernels",
+                  file=sys.stderr)
+        else:
+            print(f"maxmargin: building with OpenMP ({' '.join(flags[0])})",
+                  file=sys.stderr)
+        is_msvc = self.compiler.compiler_type == "msvc"
+        for ext in self.extensions:
+            if flags is not None:
+                ext.extra_compile_args += flags[0]
+                ext.extra_link_args += flags[1]
+            if is_msvc:
+                ext.extra_compile_args += ["/Od", "/Zi"] if DEBUG else ["/O2"]
+            else:
+                ext.extra_compile_args += ["-O0", "-g"] if DEBUG else ["-O3"]
+                # Evaluate float expressions as written (no FMA contraction), so
+                # the kernels round exactly like the NumPy reference.
+                ext.extra_compile_args += ["-ffp-contract=off"]
+                if NATIVE:
+                    ext.extra_compile_args += ["-march=native"]
+        super().build_extensions()
+
+
+def _extensions():
+    macros = [
+        # The kernels use typed memoryviews only, never the deprecated NumPy API.
+        ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+        ("MAXMARGIN_CYTHON_VERSION", '"%s"' % Cython.__version__),
+        ("MAXMARGIN_DEBUG_BUILD", "1" if DEBUG else "0"),
+    ]
+    extensions = [Extension(name, [source], define_macros=macros)
+                  for name, source in EXTENSIONS]
+    return cythonize(
+        extensions,
+        include_path=["kernels"],
+        compiler_directives=COMPILER_DIRECTIVES,
+        # Each mode keeps its own generated C, so switching MAXMARGIN_DEBUG
+        # never reuses C generated with the other set of directives.
+        build_dir=os.path.join("build", "cython-debug" if DEBUG else "cython"),
+    )
+
+
+setup(
+    ext_modules=_extensions(),
+    cmdclass={"build_ext": BuildExtWithOpenMP},
+)

@@ -1,0 +1,47 @@
+"""`show_config()`: how this installation of maxmargin was built and will run."""
+
+import platform
+import sys
+
+import numpy as np
+import scipy
+
+from . import _runtime
+from . import _validation
+from ._version import __version__
+
+
+def _blas_info():
+    """The BLAS that scipy.linalg.cython_blas (and so every maxmargin GEMM) uses."""
+    try:
+        deps = scipy.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{deps.get('name', 'unknown')} {deps.get('version', '')}".strip()
+    except Exception:  # older SciPy or an unusual build: report, don't fail
+        return "unknown (see scipy.show_config())"
+
+
+def config():
+    """The facts `show_config` prints, as a dict."""
+    build = _runtime.build_info()
+    return {
+        "maxmargin": __version__,
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "blas (via scipy.linalg.cython_blas)": _blas_info(),
+        "openmp": _runtime.openmp_enabled(),
+        "threads (n_threads=None)": _validation.n_threads(None, "show_config"),
+        "compiler": build["compiler"],
+        "cython": build["cython"],
+        "debug build": build["debug"],
+    }
+
+
+def show_config(file=None):
+    """Print the version, OpenMP state and default thread count, the BLAS in
+    use, and the compiler and Cython version the kernels were built with."""
+    file = sys.stdout if file is None else file
+    info = config()
+    width = max(map(len, info))
+    for key, value in info.items():
+        print(f"{key:<{width}} : {value}", file=file)

@@ -1,0 +1,263 @@
+"""Argument checks for every public kernel: the one place validation lives.
+
+Each check either returns an array the Cython layer can use as it is, or
+raises ``TypeError`` (wrong kind of thing: dtype, type) or ``ValueError``
+(wrong shape or value) with a message of the form::
+
+    svm_loss: X must be a 2-D float32 or float64 array; got a 2-D int64 array
+
+Fast paths come first: a well-formed call pays for a handful of attribute
+reads per argument, because at small shapes this module *is* the call's cost.
+"""
+
+import math
+import numbers
+import os
+
+import numpy as np
+
+from . import _hinge, _runtime
+
+# The BLAS routines take 32-bit `int` dimensions and leading dimensions.
+BLAS_INT_MAX = 2**31 - 1
+
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_INTP = np.dtype(np.intp)
+_F64 = np.dtype(np.float64)
+
+
+def fail(func, name, expected, got, error=ValueError):
+    """Raise `error` with the house message format."""
+    raise error(f"{func}: {name} must be {expected}; got {got}")
+
+
+def describe(a):
+    """Short description of what was given, for error messages."""
+    if isinstance(a, np.ndarray):
+        return f"a {a.ndim}-D {a.dtype} array of shape {a.shape}"
+    return f"{type(a).__name__} {a!r}"[:200]
+
+
+# --- arrays -----------------------------------------------------------------
+
+def float_array(a, func, name, ndim):
+    """`a` as a native-endian, aligned float32/float64 array of `ndim` dims.
+
+    A non-native byte order or a misaligned buffer is copied (neither can be
+    handed to BLAS or a typed memoryview); anything else is returned as is.
+    """
+    if type(a) is not np.ndarray:
+        if a is None or isinstance(a, (str, bytes)):
+            fail(func, name, f"a {ndim}-D float32 or float64 array", describe(a), TypeError)
+        a = np.asarray(a)
+    dtype = a.dtype
+    if dtype is not _FLOAT_DTYPES[0] and dtype is not _FLOAT_DTYPES[1]:
+        if dtype.kind != "f" or dtype.itemsize not in (4, 8):
+            fail(func, name, f"a {ndim}-D float32 or float64 array",
+                 describe(a), TypeError)
+        a = a.astype(dtype.newbyteorder("="))  # same precision, native order
+    if a.ndim != ndim:
+        fail(func, name, f"a {ndim}-D float32 or float64 array", describe(a))
+    if not a.flags.aligned:
+        a = a.copy()
+    return a
+
+
+def same_dtype(func, first_name, first, **others):
+    """All named arrays share `first`'s float dtype (no silent casts)."""
+    for name, a in others.items():
+        if a is not None and a.dtype != first.dtype:
+            fail(func, name, f"{first.dtype} like {first_name} (mixed float "
+                 "dtypes are not cast)", f"{a.dtype}", TypeError)
+
+
+def blas_operand(a):
+    """`a` itself when BLAS can read it through its strides, else a C copy.
+
+    Servable: a unit stride along one axis and a leading dimension that
+    covers the other axis and fits the BLAS int (the rule of kernels/_blas.pxd).
+    C order, Fortran order, transposed views and slices of rows or columns all
+    qualify; anything else (negative, zero or doubly strided) is copied.
+    """
+    flags = a.flags
+    if flags.c_contiguous or flags.f_contiguous:
+        return a
+    rows, cols = a.shape
+    item = a.itemsize
+    rs, cs = a.strides
+    if rs % item == 0 and cs % item == 0:
+        rs //= item
+        cs //= item
+        if (cs == 1 or cols <= 1) and (rows <= 1 or cols <= rs <= BLAS_INT_MAX):
+            return a
+        if (rs == 1 or rows <= 1) and (cols <= 1 or rows <= cs <= BLAS_INT_MAX):
+            return a
+    return np.ascontiguousarray(a)
+
+
+def element_strided(a):
+    """`a` itself when its strides are whole elements (any sign), else a copy."""
+    item = a.itemsize
+    if a.strides[0] % item or a.strides[-1] % item:
+        return np.ascontiguousarray(a)
+    return a
+
+
+def blas_dims(func, **dims):
+    """Every dimension handed to BLAS fits its 32-bit int."""
+    for name, value in dims.items():
+        if value > BLAS_INT_MAX:
+            raise ValueError(
+                f"{func}: {name} = {value} exceeds the BLAS int limit "
+                f"{BLAS_INT_MAX}; split the problem into smaller blocks")
+
+
+def labels(y, n_samples, n_classes, func, name="y"):
+    """Labels as a C-contiguous intp array of shape (n_samples,), all in
+    [0, n_classes). Any integer dtype is accepted; bool, float, object: TypeError."""
+    if type(y) is not np.ndarray:
+        if y is None or isinstance(y, (str, bytes)):
+            fail(func, name, "a 1-D integer array", describe(y), TypeError)
+        y = np.asarray(y)
+    dtype = y.dtype
+    if dtype is not _INTP:
+        if dtype.kind not in "iu":
+            fail(func, name, "a 1-D array of integer labels", describe(y), TypeError)
+    if y.ndim != 1 or y.shape[0] != n_samples:
+        fail(func, name, f"a 1-D array of shape ({n_samples},)", describe(y))
+    if dtype is not _INTP or not y.flags.c_contiguous:
+        if n_samples and dtype.kind == "u" and dtype.itemsize >= _INTP.itemsize:
+            # Values above intp's range would wrap negative in the cast: find
+            # them first, in the original dtype.
+            too_big = np.flatnonzero(y >= n_classes)
+            if too_big.size:
+                _bad_label(func, name, too_big[0], y[too_big[0]], n_classes)
+        y = np.ascontiguousarray(y, dtype=_INTP)
+    bad = _hinge.first_bad_label(y, n_classes)
+    if bad >= 0:
+        _bad_label(func, name, bad, y[bad], n_classes)
+    return y
+
+
+def _bad_label(func, name, index, value, n_classes):
+    raise ValueError(
+        f"{func}: {name} must hold class indices in [0, {n_classes}); "
+        f"got {name}[{index}] = {value}")
+
+
+def weights(w, length, func, name, what):
+    """Optional non-negative weights as a contiguous float64 array (length,).
+
+    Integer or float weights of any precision are accepted (they only scale a
+    float64 loss); NaN is passed through to the loss, never dropped.
+    """
+    if w is None:
+        return None
+    if type(w) is not np.ndarray:
+        if isinstance(w, (str, bytes)):
+            fail(func, name, f"a 1-D array of {what}", describe(w), TypeError)
+        w = np.asarray(w)
+    if w.dtype.kind not in "iuf":
+        fail(func, name, f"a 1-D real array of {what}", describe(w), TypeError)
+    if w.ndim != 1 or w.shape[0] != length:
+        fail(func, name, f"a 1-D array of shape ({length},) ({what})", describe(w))
+    if w.dtype is not _F64 or not w.flags.c_contiguous:
+        w = np.ascontiguousarray(w, dtype=_F64)
+    negative = np.flatnonzero(w < 0)
+    if negative.size:
+        i = negative[0]
+        raise ValueError(f"{func}: {name} must be non-negative; got {name}[{i}] = {w[i]}")
+    return w
+
+
+def output(out, shape, dtype, func, name, inputs=()):
+    """An `out=` buffer: exact shape and dtype, C-contiguous, writeable, and not
+    overlapping any input it would overwrite while being read."""
+    if type(out) is not np.ndarray:
+        fail(func, name, "a numpy.ndarray", describe(out), TypeError)
+    if out.dtype != dtype:
+        fail(func, name, f"an array of dtype {dtype}", f"dtype {out.dtype}", TypeError)
+    if out.shape != shape:
+        fail(func, name, f"an array of shape {shape}", f"shape {out.shape}")
+    flags = out.flags
+    if not flags.c_contiguous:
+        fail(func, name, "a C-contiguous array", "a non-contiguous array")
+    if not flags.writeable:
+        fail(func, name, "a writeable array", "a read-only array")
+    if not flags.aligned:
+        fail(func, name, "an aligned array", "a misaligned array")
+    for input_name, a in inputs:
+        if a is not None and np.may_share_memory(out, a):
+            fail(func, name, f"a buffer that does not overlap {input_name}",
+                 "overlapping memory")
+    return out
+
+
+# --- scalars ----------------------------------------------------------------
+
+def real_scalar(value, func, name, minimum=None):
+    """A finite real number >= minimum, as a Python float."""
+    if type(value) is not float:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            fail(func, name, "a real number", describe(value), TypeError)
+        value = float(value)
+    if not math.isfinite(value) or (minimum is not None and value < minimum):
+        bound = "" if minimum is None else f" >= {minimum}"
+        fail(func, name, f"a finite number{bound}", repr(value))
+    return value
+
+
+def choice(value, allowed, func, name):
+    """One of the strings in `allowed`."""
+    if value not in allowed:  # a str compares by value; anything else fails
+        if not isinstance(value, str):
+            fail(func, name, f"one of {allowed}", describe(value), TypeError)
+        fail(func, name, f"one of {allowed}", repr(value))
+    return value
+
+
+def power(p, func):
+    """The hinge power p: the integer 1 or 2."""
+    if type(p) is not int:
+        if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Integral):
+            fail(func, "p", "the integer 1 or 2", describe(p), TypeError)
+        p = int(p)
+    if p != 1 and p != 2:
+        fail(func, "p", "1 or 2", repr(p))
+    return p
+
+
+def flag(value, func, name):
+    if not isinstance(value, (bool, np.bool_)):
+        fail(func, name, "True or False", describe(value), TypeError)
+    return bool(value)
+
+
+# --- threads ----------------------------------------------------------------
+
+def _usable_cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+USABLE_CPUS = _usable_cpus()
+
+
+def n_threads(value, func):
+    """Threads for maxmargin's own loops.
+
+    None: OpenMP's default team (which honours OMP_NUM_THREADS), capped by the
+    CPUs this process may run on. An int >= 1 is used as given (capped the same
+    way). Without OpenMP every loop is serial whatever is asked.
+    """
+    if value is None:
+        return min(_runtime.openmp_max_threads(), USABLE_CPUS)
+    if type(value) is not int:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            fail(func, "n_threads", "None or a positive integer", describe(value), TypeError)
+        value = int(value)
+    if value < 1:
+        fail(func, "n_threads", "None or a positive integer", repr(value))
+    return min(value, USABLE_CPUS)

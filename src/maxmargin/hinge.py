@@ -1,0 +1,238 @@
+"""Multiclass SVM (hinge) loss and its gradient: the public functions.
+
+Each function validates its arguments (`maxmargin._validation`), allocates its
+outputs and calls one compiled kernel (`maxmargin._hinge`), which releases the
+GIL for the whole computation. `maxmargin.reference` states the same
+mathematics in NumPy and is what the tests hold these functions to.
+"""
+
+import numpy as np
+
+from . import _hinge
+from . import _validation as check
+
+KINDS = ("weston_watkins", "crammer_singer")
+REDUCTIONS = ("mean", "sum", "none")
+
+_CONVENTIONS = """
+    Conventions
+    -----------
+    * The subgradient at the kink is 0: a term counts as violated only when
+      its margin is strictly > 0.
+    * Weights multiply L_i after the power:
+      ``w_i = sample_weight[i] * class_weight[y_i]``.
+    * ``reduction="mean"`` divides the weighted sum by N (not by C, not by the
+      sum of weights). PyTorch's ``multi_margin_loss`` mean equals this
+      divided by C. N = 0 gives loss 0 and a zero gradient.
+    * Margins ``(s_ij - s_iy) + delta`` are evaluated in the data's dtype;
+      powers, sums, weights and reductions in float64; gradient coefficients
+      in float64, rounded once to the data's dtype.
+    * NaN or inf in the scores propagates to the loss (and the gradient of
+      a NaN margin is NaN), exactly as NumPy arithmetic would.
+    * Results are identical, bit for bit, for every ``n_threads``.
+"""
+
+
+def _denominator(reduction, n_samples):
+    return float(max(n_samples, 1)) if reduction == "mean" else 1.0
+
+
+def multiclass_hinge(scores, y, *, delta=1.0, p=1, kind="weston_watkins",
+                     sample_weight=None, class_weight=None, reduction="mean",
+                     out=None, n_threads=None):
+    """Multiclass hinge loss of given scores, and its gradient, in one pass.
+
+    Weston-Watkins (``kind="weston_watkins"``, CS231n's SVM loss)::
+
+        L_i = sum_{j != y_i} max(0, s_ij - s_iy_i + delta)^p
+
+    Crammer-Singer (``kind="crammer_singer"``)::
+
+        L_i = max(0, max_{j != y_i} s_ij - s_iy_i + delta)^p
+
+    where the gradient goes to the one maximising class only (ties to the
+    lowest class index; with C = 1 there is no rival and L_i = 0).
+
+    Parameters
+    ----------
+    scores : ndarray of shape (N, C), float32 or float64
+        Any strides are read in place (C or Fortran order, transposed views,
+        slices); read-only arrays and ``np.memmap(mode="r")`` work.
+    y : ndarray of shape (N,), any integer dtype
+        Labels in ``[0, C)``.
+    delta : float, default 1.0
+        The margin, finite and >= 0.
+    p : {1, 2}, default 1
+        Power of each hinge term (2: squared hinge).
+    kind : {"weston_watkins", "crammer_singer"}
+    sample_weight : array of shape (N,), optional
+        Non-negative per-sample weights.
+    class_weight : array of shape (C,), optional
+        Non-negative per-class weights, applied through each sample's label.
+    reduction : {"mean", "sum", "none"}
+    out : ndarray of shape (N, C), optional
+        C-contiguous buffer of the scores' dtype for the gradient. It may be
+        ``scores`` itself (the gradient then overwrites the scores) but must
+        not partly overlap them.
+    n_threads : int, optional
+        Threads for the pass over the scores; None uses all usable cores.
+
+    Returns
+    -------
+    loss : float, or ndarray of shape (N,) in the scores' dtype for "none"
+        The weighted loss, reduced as asked.
+    dscores : ndarray of shape (N, C), the scores' dtype
+        Gradient of the reduced loss (for "none", of the sum of the
+        per-sample losses) with respect to the scores.
+    """
+    func = "multiclass_hinge"
+    scores = check.element_strided(check.float_array(scores, func, "scores", 2))
+    n_samples, n_classes = scores.shape
+    if n_classes == 0:
+        check.fail(func, "scores", "an (N, C) array with C >= 1 classes", check.describe(scores))
+    y = check.labels(y, n_samples, n_classes, func)
+    delta = check.real_scalar(delta, func, "delta", minimum=0.0)
+    p = check.power(p, func)
+    kind = check.choice(kind, KINDS, func, "kind")
+    reduction = check.choice(reduction, REDUCTIONS, func, "reduction")
+    sample_weight = check.weights(sample_weight, n_samples, func, "sample_weight",
+                                  "per-sample weights")
+    class_weight = check.weights(class_weight, n_classes, func, "class_weight",
+                                 "per-class weights")
+    threads = check.n_threads(n_threads, func)
+    if out is None:
+        dscores = np.empty((n_samples, n_classes), dtype=scores.dtype)
+    else:
+        same = (out is scores or (
+            isinstance(out, np.ndarray) and out.shape == scores.shape
+            and out.strides == scores.strides
+            and out.__array_interface__["data"][0] == scores.__array_interface__["data"][0]))
+        # Writing the gradient over the scores row by row is safe; a partial
+        # overlap is not.
+        dscores = check.output(out, (n_samples, n_classes), scores.dtype, func, "out",
+                               () if same else (("scores", scores),))
+
+    # Each row's weighted loss, summed by the kernel in a fixed order.
+    row_loss = np.empty(n_samples, dtype=np.float64)
+    total = _hinge.multiclass_hinge_kernel(
+        scores, y, delta, p, kind == "crammer_singer", sample_weight, class_weight,
+        _denominator(reduction, n_samples), dscores, row_loss, threads)
+    if reduction == "none":
+        return row_loss.astype(scores.dtype, copy=False), dscores
+    return total, dscores
+
+
+multiclass_hinge.__doc__ += _CONVENTIONS
+
+
+def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
+             sample_weight=None, class_weight=None, reduction="mean",
+             dW_out=None, db_out=None, accumulate=False, n_threads=None):
+    """CS231n's fused linear SVM loss from raw features, and its gradients.
+
+    With scores ``S = X W + b``::
+
+        loss = reduce_i( w_i * L_i(S) ) + reg * sum(W**2)
+        dW   = X^T G + 2 reg W,    db = sum_i G_i,    G = d loss / dS
+
+    and ``L_i`` the multiclass hinge of `multiclass_hinge`. Computed as one
+    GEMM for S (into a scratch buffer), the margin pass over S in place (no
+    second N x C array), one GEMM for dW, and float64 column sums for db. The
+    GIL is released for the whole computation.
+
+    Parameters
+    ----------
+    W : ndarray of shape (D, C), float32 or float64
+    X : ndarray of shape (N, D), the same dtype as W
+        W and X are read in place in C order, Fortran order, as transposed
+        views or as slices with a unit stride along one axis; other strides
+        are copied. Read-only arrays and ``np.memmap(mode="r")`` work.
+    y : ndarray of shape (N,), any integer dtype
+        Labels in ``[0, C)``.
+    b : ndarray of shape (C,), optional
+        Bias; when given, db is returned too.
+    reg : float, default 0.0
+        L2 strength: adds ``reg * sum(W**2)`` to the loss (only when reg != 0,
+        so reg = 0 never turns an inf in W into NaN) and ``2 reg W`` to dW.
+    delta, p, kind, sample_weight, class_weight
+        As in `multiclass_hinge`.
+    reduction : {"mean", "sum"}
+    dW_out : ndarray of shape (D, C), optional
+        C-contiguous buffer of W's dtype for dW. Must not overlap X.
+    db_out : ndarray of shape (C,), optional
+        Buffer for db (only with b).
+    accumulate : bool, default False
+        Add the gradients into `dW_out` (and `db_out`) instead of overwriting
+        them, with no temporary: gradients add up where a variable forks.
+        Requires the buffers. The returned loss is this call's alone.
+    n_threads : int, optional
+        Threads for the margin pass; None uses all usable cores. The GEMMs
+        use the BLAS library's own threads.
+
+    Returns
+    -------
+    loss : float
+    dW : ndarray of shape (D, C), C-contiguous, W's dtype (`dW_out` if given)
+    db : ndarray of shape (C,), W's dtype, only when `b` is given
+    """
+    func = "svm_loss"
+    W = check.float_array(W, func, "W", 2)
+    X = check.float_array(X, func, "X", 2)
+    check.same_dtype(func, "W", W, X=X)
+    n_samples, n_features = X.shape
+    if W.shape[0] != n_features:
+        check.fail(func, "W", f"of shape (D, C) with D = {n_features} (X's columns)",
+                   f"shape {W.shape}")
+    n_classes = W.shape[1]
+    if n_classes == 0:
+        check.fail(func, "W", "a (D, C) array with C >= 1 classes", f"shape {W.shape}")
+    check.blas_dims(func, N=n_samples, D=n_features, C=n_classes)
+    W = check.blas_operand(W)
+    X = check.blas_operand(X)
+    if b is not None:
+        b = check.float_array(b, func, "b", 1)
+        check.same_dtype(func, "W", W, b=b)
+        if b.shape[0] != n_classes:
+            check.fail(func, "b", f"of shape ({n_classes},) (W's columns)", f"shape {b.shape}")
+        b = np.ascontiguousarray(b)
+    y = check.labels(y, n_samples, n_classes, func)
+    reg = check.real_scalar(reg, func, "reg", minimum=0.0)
+    delta = check.real_scalar(delta, func, "delta", minimum=0.0)
+    p = check.power(p, func)
+    kind = check.choice(kind, KINDS, func, "kind")
+    reduction = check.choice(reduction, REDUCTIONS[:2], func, "reduction")
+    sample_weight = check.weights(sample_weight, n_samples, func, "sample_weight",
+                                  "per-sample weights")
+    class_weight = check.weights(class_weight, n_classes, func, "class_weight",
+                                 "per-class weights")
+    accumulate = check.flag(accumulate, func, "accumulate")
+    threads = check.n_threads(n_threads, func)
+
+    dtype = W.dtype
+    if dW_out is None:
+        if accumulate:
+            check.fail(func, "dW_out", "an array to add into when accumulate=True", "None")
+        dW = np.empty((n_features, n_classes), dtype=dtype)
+    else:
+        dW = check.output(dW_out, (n_features, n_classes), dtype, func, "dW_out",
+                          (("X", X),))
+    db = None
+    if b is None:
+        if db_out is not None:
+            check.fail(func, "db_out", "None when no bias b is given", check.describe(db_out))
+    elif db_out is None:
+        if accumulate:
+            check.fail(func, "db_out", "an array to add into when accumulate=True", "None")
+        db = np.empty(n_classes, dtype=dtype)
+    else:
+        db = check.output(db_out, (n_classes,), dtype, func, "db_out", (("X", X), ("dW_out", dW)))
+
+    loss = _hinge.svm_loss_kernel(
+        W, X, y, b, reg, delta, p, kind == "crammer_singer", sample_weight,
+        class_weight, _denominator(reduction, n_samples), dW, db, accumulate, threads)
+    if b is None:
+        return loss, dW
+    return loss, dW, db
+
+
+svm_loss.__doc__ += _CONVENTIONS

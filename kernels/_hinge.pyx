@@ -187,7 +187,8 @@ cdef double margin_pass(
 # --- 4. entry points (called by maxmargin.hinge) ---------------------------
 
 cdef inline const double* optional_ptr(const double[::1] a) noexcept nogil:
-    return NULL if a is None else &a[0]
+    """Data pointer of an optional weight vector; NULL for None (or empty)."""
+    return NULL if a is None or a.shape[0] == 0 else &a[0]
 
 
 def first_bad_label(const Py_ssize_t[::1] y, Py_ssize_t n_classes):

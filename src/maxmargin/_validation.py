@@ -119,6 +119,8 @@ def labels(y, n_samples, n_classes, func, name="y"):
         if y is None or isinstance(y, (str, bytes)):
             fail(func, name, "a 1-D integer array", describe(y), TypeError)
         y = np.asarray(y)
+        if y.size == 0 and y.dtype.kind == "f":
+            y = y.astype(_INTP)  # `[]` has no dtype of its own: no labels
     dtype = y.dtype
     if dtype is not _INTP:
         if dtype.kind not in "iu":

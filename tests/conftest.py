@@ -1,0 +1,20 @@
+"""Test configuration: hypothesis profiles and common fixtures."""
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+# "ci" (the default) keeps the suite to a few minutes on 2 cores; "thorough"
+# is for a long local run: HYPOTHESIS_PROFILE=thorough pytest
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, derandomize=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile("thorough", max_examples=2000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)

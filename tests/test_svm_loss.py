@@ -1,0 +1,142 @@
+"""svm_loss (the fused loss from features) against both references, numerical
+gradients, accumulation into caller buffers, and the edge cases of SPEC.md."""
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import maxmargin
+from maxmargin import reference
+
+from helpers import DTYPES, KINDS, assert_close, integer_problem
+
+
+@st.composite
+def svm_problems(draw):
+    dtype = draw(st.sampled_from(DTYPES))
+    n = draw(st.integers(0, 10))
+    d = draw(st.integers(1, 9))
+    c = draw(st.integers(1, 6))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    W, X, b, y = integer_problem(rng, n, d, c, dtype)
+    options = dict(
+        reg=draw(st.sampled_from([0.0, 0.25, 1e-3])),
+        delta=draw(st.sampled_from([0.0, 1.0, 3.0])),
+        p=draw(st.sampled_from([1, 2])),
+        kind=draw(st.sampled_from(KINDS)),
+        reduction=draw(st.sampled_from(["mean", "sum"])),
+        sample_weight=rng.uniform(0, 2, n) if draw(st.booleans()) else None,
+        class_weight=rng.uniform(0, 2, c) if draw(st.booleans()) else None,
+    )
+    if draw(st.booleans()):
+        options["b"] = b
+    return W, X, y, options
+
+
+@given(svm_problems())
+def test_agrees_with_both_references(problem):
+    W, X, y, options = problem
+    got = maxmargin.svm_loss(W, X, y, **options)
+    assert len(got) == (3 if "b" in options else 2)
+    assert got[1].dtype == W.dtype and got[1].flags.c_contiguous
+    scale = X.shape[0] * 4  # entries summed by the dW product, times |x|
+    for ref in (reference.svm_loss, reference.svm_loss_naive):
+        want = ref(W, X, y, **options)
+        assert_close(got[0], want[0], W.dtype, scale, what=f"{ref.__name__} loss")
+        for mine, theirs in zip(got[1:], want[1:]):
+            assert mine.dtype == W.dtype
+            assert_close(mine, theirs, W.dtype, scale, what=ref.__name__)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_real_valued_data(dtype, kind):
+    """A CIFAR-like problem of real values (fixed seed: no margin is near a
+    kink, so the two BLAS libraries cannot round a term across it)."""
+    rng = np.random.default_rng(11)
+    W = (rng.standard_normal((200, 10)) * 1e-2).astype(dtype)
+    X = rng.standard_normal((150, 200)).astype(dtype)
+    b = rng.standard_normal(10).astype(dtype)
+    y = rng.integers(0, 10, 150)
+    for p in (1, 2):
+        got = maxmargin.svm_loss(W, X, y, b=b, reg=0.1, kind=kind, p=p)
+        want = reference.svm_loss(W, X, y, b=b, reg=0.1, kind=kind, p=p)
+        for mine, theirs in zip(got, want):
+            assert_close(mine, theirs, dtype, scale=200)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("p", [1, 2])
+def test_gradients_match_central_differences(kind, p):
+    rng = np.random.default_rng(5)
+    W = rng.standard_normal((6, 4))
+    X = rng.standard_normal((8, 6))
+    b = rng.standard_normal(4)
+    y = rng.integers(0, 4, 8)
+    w = rng.uniform(0.5, 2, 8)
+    S = X @ W + b
+    rows = np.arange(8)
+    margins = S - S[rows, y][:, None] + 1.0
+    margins[rows, y] = 10
+    assert np.abs(margins).min() > 1e-3  # away from every kink
+
+    def loss(W_, b_):
+        return maxmargin.svm_loss(W_, X, y, b=b_, reg=0.3, p=p, kind=kind, sample_weight=w)[0]
+
+    _, dW, db = maxmargin.svm_loss(W, X, y, b=b, reg=0.3, p=p, kind=kind, sample_weight=w)
+    h = 1e-6
+    for arr, grad, f in ((W, dW, lambda a: loss(a, b)), (b, db, lambda a: loss(W, a))):
+        numeric = np.zeros_like(arr)
+        for idx in np.ndindex(*arr.shape):
+            e = np.zeros_like(arr)
+            e[idx] = h
+            numeric[idx] = (f(arr + e) - f(arr - e)) / (2 * h)
+        np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_accumulate_adds_into_buffers(dtype, rng):
+    """A weight used in two places: accumulate=True sums the two gradients."""
+    W, X1, b, y1 = integer_problem(rng, 12, 5, 4, dtype)
+    _, X2, _, y2 = integer_problem(rng, 7, 5, 4, dtype)
+    _, dW1, db1 = maxmargin.svm_loss(W, X1, y1, b=b, reg=0.5)
+    _, dW2, db2 = maxmargin.svm_loss(W, X2, y2, b=b, reg=0.5)
+    dW = np.zeros_like(W)
+    db = np.zeros_like(b)
+    for X, y in ((X1, y1), (X2, y2)):
+        loss, dW_ret, db_ret = maxmargin.svm_loss(W, X, y, b=b, reg=0.5, dW_out=dW,
+                                                  db_out=db, accumulate=True)
+        assert dW_ret is dW and db_ret is db
+    assert_close(dW, dW1 + dW2, dtype)
+    assert_close(db, db1 + db2, dtype)
+    # Without accumulate the buffers are overwritten.
+    dW_again = np.full_like(W, 123)
+    _, out = maxmargin.svm_loss(W, X1, y1, dW_out=dW_again)
+    assert out is dW_again
+    np.testing.assert_array_equal(dW_again, maxmargin.svm_loss(W, X1, y1)[1])
+
+
+def test_empty_batch_leaves_only_the_regulariser():
+    W = np.arange(6.0).reshape(3, 2)
+    loss, dW, db = maxmargin.svm_loss(W, np.zeros((0, 3)), np.zeros(0, int),
+                                      b=np.ones(2), reg=0.5)
+    assert loss == pytest.approx(0.5 * np.sum(W**2))
+    np.testing.assert_array_equal(dW, 2 * 0.5 * W)
+    np.testing.assert_array_equal(db, [0.0, 0.0])
+
+
+def test_reg_zero_keeps_inf_weights_out_of_the_regulariser():
+    W = np.array([[np.inf, 0.0], [0.0, 0.0]])
+    X = np.zeros((1, 2))  # scores 0 * inf = NaN: the loss must say so
+    loss, _ = maxmargin.svm_loss(W, X, [0])
+    assert np.isnan(loss)
+    loss, _ = maxmargin.svm_loss(W[1:], X[:, 1:], [0])  # finite W: no NaN from reg
+    assert loss == 1.0
+
+
+def test_nan_in_features_propagates():
+    X = np.array([[1.0, np.nan], [1.0, 2.0]])
+    W = np.ones((2, 3))
+    loss, dW = maxmargin.svm_loss(W, X, [0, 1])
+    assert np.isnan(loss)
+    assert np.isnan(dW).any()

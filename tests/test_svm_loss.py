@@ -140,3 +140,28 @@ def test_nan_in_features_propagates():
     loss, dW = maxmargin.svm_loss(W, X, [0, 1])
     assert np.isnan(loss)
     assert np.isnan(dW).any()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_many_row_blocks(dtype, kind):
+    """Few classes and an X over 12 MiB: the kernel walks X in row blocks of
+    about 3 MiB (98 rows of D = 4000 in float64, 196 in float32), so 900
+    rows cross several block boundaries (the last one partial), with every
+    option that touches per-row state."""
+    rng = np.random.default_rng(9)
+    n = 900 if dtype == np.float64 else 1000
+    W, X, b, y = integer_problem(rng, n, 4000, 7, dtype, low=-1, high=2)
+    w = rng.uniform(0, 2, n)
+    options = dict(b=b, reg=0.01, kind=kind, p=2, sample_weight=w,
+                   class_weight=rng.uniform(0.5, 1.5, 7))
+    want = reference.svm_loss(W, X, y, **options)
+    for X_layout in (X, np.asfortranarray(X)):
+        got = maxmargin.svm_loss(W, X_layout, y, **options)
+        for mine, theirs in zip(got, want):
+            assert_close(mine, theirs, dtype, scale=4000)
+    dW = np.ones_like(W)
+    db = np.ones_like(b)
+    maxmargin.svm_loss(W, X, y, dW_out=dW, db_out=db, accumulate=True, **options)
+    assert_close(dW, want[1] + 1, dtype, scale=4000)
+    assert_close(db, want[2] + 1, dtype, scale=4000)

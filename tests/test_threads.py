@@ -13,6 +13,19 @@ from helpers import DTYPES, KINDS
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_row_blocks_bit_identical_for_every_n_threads(dtype):
+    # Few classes and a large X: several row blocks, each with its own GEMMs.
+    rng = np.random.default_rng(8)
+    W = rng.standard_normal((3000, 10)).astype(dtype)
+    X = rng.standard_normal((1200, 3000)).astype(dtype)
+    y = rng.integers(0, 10, 1200)
+    runs = [maxmargin.svm_loss(W, X, y, reg=0.1, n_threads=t) for t in (1, 2, 4, None)]
+    for run in runs[1:]:
+        assert run[0] == runs[0][0]
+        np.testing.assert_array_equal(run[1], runs[0][1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kind", KINDS)
 def test_bit_identical_for_every_n_threads(dtype, kind):
     # Large enough (N * C = 600 * 500) for the margin pass to run in parallel.

@@ -16,12 +16,13 @@ import os
 
 import numpy as np
 
-from . import _hinge, _runtime
+from . import _runtime
 
 # The BLAS routines take 32-bit `int` dimensions and leading dimensions.
 BLAS_INT_MAX = 2**31 - 1
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_INF = math.inf
 _INTP = np.dtype(np.intp)
 _F64 = np.dtype(np.float64)
 
@@ -41,10 +42,11 @@ def describe(a):
 # --- arrays -----------------------------------------------------------------
 
 def float_array(a, func, name, ndim):
-    """`a` as a native-endian, aligned float32/float64 array of `ndim` dims.
+    """`a` as a native-endian float32/float64 array of `ndim` dims.
 
-    A non-native byte order or a misaligned buffer is copied (neither can be
-    handed to BLAS or a typed memoryview); anything else is returned as is.
+    A non-native byte order is converted (a copy: neither BLAS nor a typed
+    memoryview reads it). Memory layout is the business of `blas_operand`,
+    `element_strided` and `contiguous`, which each read the flags once.
     """
     if type(a) is not np.ndarray:
         if a is None or isinstance(a, (str, bytes)):
@@ -58,54 +60,65 @@ def float_array(a, func, name, ndim):
         a = a.astype(dtype.newbyteorder("="))  # same precision, native order
     if a.ndim != ndim:
         fail(func, name, f"a {ndim}-D float32 or float64 array", describe(a))
-    if not a.flags.aligned:
-        a = a.copy()
     return a
 
 
-def same_dtype(func, first_name, first, **others):
-    """All named arrays share `first`'s float dtype (no silent casts)."""
-    for name, a in others.items():
-        if a is not None and a.dtype != first.dtype:
-            fail(func, name, f"{first.dtype} like {first_name} (mixed float "
-                 "dtypes are not cast)", f"{a.dtype}", TypeError)
+def same_dtype(func, reference_name, reference, name, a):
+    """`a` has `reference`'s float dtype: mixed dtypes are an error, never cast."""
+    if a.dtype is not reference.dtype and a.dtype != reference.dtype:
+        fail(func, name, f"{reference.dtype} like {reference_name} (mixed float "
+             "dtypes are not cast)", f"{a.dtype}", TypeError)
 
 
 def blas_operand(a):
     """`a` itself when BLAS can read it through its strides, else a C copy.
 
-    Servable: a unit stride along one axis and a leading dimension that
-    covers the other axis and fits the BLAS int (the rule of kernels/_blas.pxd).
-    C order, Fortran order, transposed views and slices of rows or columns all
-    qualify; anything else (negative, zero or doubly strided) is copied.
+    Servable: aligned, with a unit stride along one axis and a leading
+    dimension that covers the other axis and fits the BLAS int (the rule of
+    kernels/_blas.pxd). C order, Fortran order, transposed views and slices
+    of rows or columns all qualify; anything else (negative, zero or doubly
+    strided, misaligned) is copied.
     """
     flags = a.flags
-    if flags.c_contiguous or flags.f_contiguous:
-        return a
-    rows, cols = a.shape
-    item = a.itemsize
-    rs, cs = a.strides
-    if rs % item == 0 and cs % item == 0:
-        rs //= item
-        cs //= item
-        if (cs == 1 or cols <= 1) and (rows <= 1 or cols <= rs <= BLAS_INT_MAX):
+    if flags.aligned:
+        if flags.c_contiguous or flags.f_contiguous:
             return a
-        if (rs == 1 or rows <= 1) and (cols <= 1 or rows <= cs <= BLAS_INT_MAX):
-            return a
-    return np.ascontiguousarray(a)
+        rows, cols = a.shape
+        item = a.itemsize
+        rs, cs = a.strides
+        if rs % item == 0 and cs % item == 0:
+            rs //= item
+            cs //= item
+            if (cs == 1 or cols <= 1) and (rows <= 1 or cols <= rs <= BLAS_INT_MAX):
+                return a
+            if (rs == 1 or rows <= 1) and (cols <= 1 or rows <= cs <= BLAS_INT_MAX):
+                return a
+    return a.copy()  # C order, aligned
 
 
 def element_strided(a):
-    """`a` itself when its strides are whole elements (any sign), else a copy."""
-    item = a.itemsize
-    if a.strides[0] % item or a.strides[-1] % item:
-        return np.ascontiguousarray(a)
-    return a
+    """`a` itself when aligned with strides of whole elements (any sign, as
+    the margin pass reads), else a C copy."""
+    if a.flags.aligned:
+        item = a.itemsize
+        if not any(stride % item for stride in a.strides):
+            return a
+    return a.copy()
 
 
-def blas_dims(func, **dims):
-    """Every dimension handed to BLAS fits its 32-bit int."""
-    for name, value in dims.items():
+def contiguous(a):
+    """`a` itself when aligned and C-contiguous, else a C copy."""
+    flags = a.flags
+    if flags.aligned and flags.c_contiguous:
+        return a
+    return a.copy()
+
+
+def blas_dims(func, n_samples, n_features, n_classes):
+    """N, D and C each fit the BLAS routines' 32-bit int."""
+    if n_samples <= BLAS_INT_MAX and n_features <= BLAS_INT_MAX and n_classes <= BLAS_INT_MAX:
+        return
+    for name, value in (("N", n_samples), ("D", n_features), ("C", n_classes)):
         if value > BLAS_INT_MAX:
             raise ValueError(
                 f"{func}: {name} = {value} exceeds the BLAS int limit "
@@ -113,8 +126,16 @@ def blas_dims(func, **dims):
 
 
 def labels(y, n_samples, n_classes, func, name="y"):
-    """Labels as a C-contiguous intp array of shape (n_samples,), all in
-    [0, n_classes). Any integer dtype is accepted; bool, float, object: TypeError."""
+    """Labels as a C-contiguous intp array of shape (n_samples,).
+
+    Any integer dtype is accepted (bool, float, object: TypeError). The range
+    [0, n_classes) is checked here only where a cast could hide a bad value
+    (unsigned labels beyond intp); otherwise the kernel checks it while it
+    reads the labels, and `label_error` words its report.
+    """
+    if type(y) is np.ndarray and y.dtype is _INTP and y.ndim == 1:
+        if y.shape[0] == n_samples and y.flags.c_contiguous:
+            return y  # the common case, in a few attribute reads
     if type(y) is not np.ndarray:
         if y is None or isinstance(y, (str, bytes)):
             fail(func, name, "a 1-D integer array", describe(y), TypeError)
@@ -122,29 +143,24 @@ def labels(y, n_samples, n_classes, func, name="y"):
         if y.size == 0 and y.dtype.kind == "f":
             y = y.astype(_INTP)  # `[]` has no dtype of its own: no labels
     dtype = y.dtype
-    if dtype is not _INTP:
-        if dtype.kind not in "iu":
-            fail(func, name, "a 1-D array of integer labels", describe(y), TypeError)
+    if dtype.kind not in "iu":
+        fail(func, name, "a 1-D array of integer labels", describe(y), TypeError)
     if y.ndim != 1 or y.shape[0] != n_samples:
         fail(func, name, f"a 1-D array of shape ({n_samples},)", describe(y))
-    if dtype is not _INTP or not y.flags.c_contiguous:
-        if n_samples and dtype.kind == "u" and dtype.itemsize >= _INTP.itemsize:
-            # Values above intp's range would wrap negative in the cast: find
-            # them first, in the original dtype.
-            too_big = np.flatnonzero(y >= n_classes)
-            if too_big.size:
-                _bad_label(func, name, too_big[0], y[too_big[0]], n_classes)
-        y = np.ascontiguousarray(y, dtype=_INTP)
-    bad = _hinge.first_bad_label(y, n_classes)
-    if bad >= 0:
-        _bad_label(func, name, bad, y[bad], n_classes)
-    return y
+    if n_samples and dtype.kind == "u" and dtype.itemsize >= _INTP.itemsize:
+        # Values above intp's range would wrap negative in the cast: find
+        # them first, in the original dtype.
+        too_big = np.flatnonzero(y >= n_classes)
+        if too_big.size:
+            label_error(func, name, y, too_big[0], n_classes)
+    return np.ascontiguousarray(y, dtype=_INTP)
 
 
-def _bad_label(func, name, index, value, n_classes):
+def label_error(func, name, y, index, n_classes):
+    """Raise the ValueError for label `index` (from `_hinge.LabelError`)."""
     raise ValueError(
         f"{func}: {name} must hold class indices in [0, {n_classes}); "
-        f"got {name}[{index}] = {value}")
+        f"got {name}[{index}] = {y[index]}")
 
 
 def weights(w, length, func, name, what):
@@ -197,15 +213,16 @@ def output(out, shape, dtype, func, name, inputs=()):
 
 # --- scalars ----------------------------------------------------------------
 
-def real_scalar(value, func, name, minimum=None):
-    """A finite real number >= minimum, as a Python float."""
+def non_negative(value, func, name):
+    """A finite real number >= 0, as a Python float."""
+    if type(value) is float and 0.0 <= value < _INF:
+        return value
     if type(value) is not float:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
             fail(func, name, "a real number", describe(value), TypeError)
         value = float(value)
-    if not math.isfinite(value) or (minimum is not None and value < minimum):
-        bound = "" if minimum is None else f" >= {minimum}"
-        fail(func, name, f"a finite number{bound}", repr(value))
+    if not 0.0 <= value < _INF:
+        fail(func, name, "a finite number >= 0", repr(value))
     return value
 
 
@@ -220,6 +237,8 @@ def choice(value, allowed, func, name):
 
 def power(p, func):
     """The hinge power p: the integer 1 or 2."""
+    if type(p) is int and (p == 1 or p == 2):
+        return p
     if type(p) is not int:
         if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Integral):
             fail(func, "p", "the integer 1 or 2", describe(p), TypeError)
@@ -230,7 +249,10 @@ def power(p, func):
 
 
 def flag(value, func, name):
-    if not isinstance(value, (bool, np.bool_)):
+    """True or False (a NumPy bool too); anything else is a TypeError."""
+    if value is True or value is False:
+        return value
+    if not isinstance(value, np.bool_):
         fail(func, name, "True or False", describe(value), TypeError)
     return bool(value)
 
@@ -245,6 +267,8 @@ def _usable_cpus():
 
 
 USABLE_CPUS = _usable_cpus()
+# OpenMP reads OMP_NUM_THREADS once, when it starts, so the default is fixed.
+DEFAULT_THREADS = min(_runtime.openmp_max_threads(), USABLE_CPUS)
 
 
 def n_threads(value, func):
@@ -255,7 +279,7 @@ def n_threads(value, func):
     way). Without OpenMP every loop is serial whatever is asked.
     """
     if value is None:
-        return min(_runtime.openmp_max_threads(), USABLE_CPUS)
+        return DEFAULT_THREADS
     if type(value) is not int:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
             fail(func, "n_threads", "None or a positive integer", describe(value), TypeError)

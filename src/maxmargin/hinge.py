@@ -13,6 +13,20 @@ from . import _validation as check
 
 KINDS = ("weston_watkins", "crammer_singer")
 REDUCTIONS = ("mean", "sum", "none")
+_SUMMED = REDUCTIONS[:2]  # what svm_loss offers
+
+
+def _by_dtype(fused_kernel):
+    """The kernel's float32 and float64 specialisations, keyed by dtype: the
+    caller picks one directly, skipping Cython's run-time fused dispatch
+    (about 0.7 us, a quarter of a small call)."""
+    specialised = fused_kernel.__signatures__
+    return {np.dtype(np.float32): specialised["float"],
+            np.dtype(np.float64): specialised["double"]}
+
+
+_MULTICLASS_HINGE = _by_dtype(_hinge.multiclass_hinge_kernel)
+_SVM_LOSS = _by_dtype(_hinge.svm_loss_kernel)
 
 _CONVENTIONS = """
     Conventions
@@ -91,7 +105,7 @@ def multiclass_hinge(scores, y, *, delta=1.0, p=1, kind="weston_watkins",
     if n_classes == 0:
         check.fail(func, "scores", "an (N, C) array with C >= 1 classes", check.describe(scores))
     y = check.labels(y, n_samples, n_classes, func)
-    delta = check.real_scalar(delta, func, "delta", minimum=0.0)
+    delta = check.non_negative(delta, func, "delta")
     p = check.power(p, func)
     kind = check.choice(kind, KINDS, func, "kind")
     reduction = check.choice(reduction, REDUCTIONS, func, "reduction")
@@ -114,9 +128,12 @@ def multiclass_hinge(scores, y, *, delta=1.0, p=1, kind="weston_watkins",
 
     # Each row's weighted loss, summed by the kernel in a fixed order.
     row_loss = np.empty(n_samples, dtype=np.float64)
-    total = _hinge.multiclass_hinge_kernel(
-        scores, y, delta, p, kind == "crammer_singer", sample_weight, class_weight,
-        _denominator(reduction, n_samples), dscores, row_loss, threads)
+    try:
+        total = _MULTICLASS_HINGE[scores.dtype](
+            scores, y, delta, p, kind == "crammer_singer", sample_weight, class_weight,
+            _denominator(reduction, n_samples), dscores, row_loss, threads)
+    except _hinge.LabelError as bad:
+        check.label_error(func, "y", y, bad.index, n_classes)
     if reduction == "none":
         return row_loss.astype(scores.dtype, copy=False), dscores
     return total, dscores
@@ -166,8 +183,14 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
         them, with no temporary: gradients add up where a variable forks.
         Requires the buffers. The returned loss is this call's alone.
     n_threads : int, optional
-        Threads for the margin pass; None uses all usable cores. The GEMMs
-        use the BLAS library's own threads.
+        Threads for the margin pass between the two GEMMs; the GEMMs use the
+        BLAS library's own threads. None runs the pass serially: right after
+        a multithreaded GEMM, BLAS's worker threads still spin on the cores
+        a parallel pass would use, and on 2 cores a parallel pass measured
+        1.1-1.4x slower end to end (bench/RESULTS.md). Ask for threads
+        explicitly when BLAS runs single-threaded (for example under
+        ``threadpoolctl.threadpool_limits(1)``). Results are identical for
+        every value.
 
     Returns
     -------
@@ -178,7 +201,7 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
     func = "svm_loss"
     W = check.float_array(W, func, "W", 2)
     X = check.float_array(X, func, "X", 2)
-    check.same_dtype(func, "W", W, X=X)
+    check.same_dtype(func, "W", W, "X", X)
     n_samples, n_features = X.shape
     if W.shape[0] != n_features:
         check.fail(func, "W", f"of shape (D, C) with D = {n_features} (X's columns)",
@@ -186,27 +209,29 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
     n_classes = W.shape[1]
     if n_classes == 0:
         check.fail(func, "W", "a (D, C) array with C >= 1 classes", f"shape {W.shape}")
-    check.blas_dims(func, N=n_samples, D=n_features, C=n_classes)
+    # Before any copy: a too-large array must be refused, not copied.
+    check.blas_dims(func, n_samples, n_features, n_classes)
     W = check.blas_operand(W)
     X = check.blas_operand(X)
     if b is not None:
         b = check.float_array(b, func, "b", 1)
-        check.same_dtype(func, "W", W, b=b)
+        check.same_dtype(func, "W", W, "b", b)
         if b.shape[0] != n_classes:
             check.fail(func, "b", f"of shape ({n_classes},) (W's columns)", f"shape {b.shape}")
-        b = np.ascontiguousarray(b)
+        b = check.contiguous(b)
     y = check.labels(y, n_samples, n_classes, func)
-    reg = check.real_scalar(reg, func, "reg", minimum=0.0)
-    delta = check.real_scalar(delta, func, "delta", minimum=0.0)
+    reg = check.non_negative(reg, func, "reg")
+    delta = check.non_negative(delta, func, "delta")
     p = check.power(p, func)
     kind = check.choice(kind, KINDS, func, "kind")
-    reduction = check.choice(reduction, REDUCTIONS[:2], func, "reduction")
+    reduction = check.choice(reduction, _SUMMED, func, "reduction")
     sample_weight = check.weights(sample_weight, n_samples, func, "sample_weight",
                                   "per-sample weights")
     class_weight = check.weights(class_weight, n_classes, func, "class_weight",
                                  "per-class weights")
     accumulate = check.flag(accumulate, func, "accumulate")
-    threads = check.n_threads(n_threads, func)
+    # Serial unless asked: see the n_threads entry of the docstring.
+    threads = 1 if n_threads is None else check.n_threads(n_threads, func)
 
     dtype = W.dtype
     if dW_out is None:
@@ -227,9 +252,12 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
     else:
         db = check.output(db_out, (n_classes,), dtype, func, "db_out", (("X", X), ("dW_out", dW)))
 
-    loss = _hinge.svm_loss_kernel(
-        W, X, y, b, reg, delta, p, kind == "crammer_singer", sample_weight,
-        class_weight, _denominator(reduction, n_samples), dW, db, accumulate, threads)
+    try:
+        loss = _SVM_LOSS[dtype](
+            W, X, y, b, reg, delta, p, kind == "crammer_singer", sample_weight,
+            class_weight, _denominator(reduction, n_samples), dW, db, accumulate, threads)
+    except _hinge.LabelError as bad:
+        check.label_error(func, "y", y, bad.index, n_classes)
     if b is None:
         return loss, dW
     return loss, dW, db

@@ -1,0 +1,82 @@
+"""svm_loss beside its floor and the NumPy reference, per shape and dtype.
+
+Run alone (2 noisy cores: nothing else at the same time):
+
+    python -m pytest bench/bench_svm_loss.py
+
+Roles in each group (pytest-benchmark group "svm_loss <dtype> (N, D, C)=..."):
+
+* floor: `maxmargin._hinge.bare_gemms`, S = X W and dW = X^T S over the whole
+  batch through the same BLAS shim, into preallocated buffers: the matrix
+  products alone.
+* maxmargin: `svm_loss(W, X, y)`, loss and gradient, no regulariser (the
+  floor has none either).
+* variants: with ``reg`` (one more pass over W, as large as the GEMMs when
+  N = 1), and with a parallel margin pass (``n_threads=2``) at C = 1000.
+* reference: `maxmargin.reference.svm_loss`, vectorized NumPy. Its GEMMs run
+  on NumPy's own OpenBLAS, a different library from SciPy's.
+"""
+
+import time
+
+import numpy as np
+import pytest
+
+import maxmargin
+from maxmargin import _hinge, reference
+
+SHAPES = [(1, 8, 2), (1, 3073, 10), (64, 100, 10), (256, 3073, 10), (500, 3073, 10),
+          (4096, 3073, 10), (256, 512, 1000), (4096, 512, 1000)]
+DTYPES = [np.float64, np.float32]
+ROLES = ["floor", "maxmargin", "maxmargin reg=1e-3", "maxmargin n_threads=2", "reference"]
+
+
+def problem(shape, dtype):
+    n, d, c = shape
+    rng = np.random.default_rng(0)
+    W = (rng.standard_normal((d, c)) * 1e-3).astype(dtype)
+    X = rng.standard_normal((n, d)).astype(dtype)
+    y = rng.integers(0, c, n)
+    return W, X, y
+
+
+def call_for(role, shape, dtype):
+    """The zero-argument call that `role` times, or None if it does not apply."""
+    W, X, y = problem(shape, dtype)
+    if role == "floor":
+        S = np.empty((shape[0], shape[2]), dtype)
+        dW = np.empty_like(W)
+        return lambda: _hinge.bare_gemms(W, X, S, dW)
+    if role == "maxmargin":
+        return lambda: maxmargin.svm_loss(W, X, y)
+    if role == "maxmargin reg=1e-3":
+        return lambda: maxmargin.svm_loss(W, X, y, reg=1e-3)
+    if role == "maxmargin n_threads=2":
+        return (lambda: maxmargin.svm_loss(W, X, y, n_threads=2)) if shape[2] >= 1000 else None
+    return lambda: reference.svm_loss(W, X, y)
+
+
+CASES = [pytest.param(dtype, shape, role, id=f"{np.dtype(dtype).name}-{shape}-{role}")
+         for dtype in DTYPES for shape in SHAPES for role in ROLES]
+
+
+@pytest.mark.parametrize("dtype,shape,role", CASES)
+def test_svm_loss(benchmark, dtype, shape, role):
+    func = call_for(role, shape, dtype)
+    if func is None:
+        pytest.skip(f"{role} is measured only at C >= 1000")
+    benchmark.group = f"svm_loss {np.dtype(dtype).name} (N, D, C)={shape}"
+    benchmark.extra_info["role"] = role
+    # Warm up for 0.3 s: caches, page mappings, and past the ~0.1 s that the
+    # *other* BLAS library's idle threads keep spinning after its last call.
+    end = time.perf_counter() + 0.3
+    calls = 0
+    while time.perf_counter() < end or calls < 3:
+        func()
+        calls += 1
+    per_call = 0.3 / calls
+    # Rounds of at least ~2 ms (timer overhead negligible even at 2 us a call),
+    # about 1 s in all.
+    iterations = max(1, int(2e-3 / per_call))
+    rounds = max(7, min(200, int(1.0 / (per_call * iterations))))
+    benchmark.pedantic(func, rounds=rounds, iterations=iterations, warmup_rounds=0)

@@ -56,7 +56,9 @@ def call_for(role, shape, dtype):
     return lambda: reference.svm_loss(W, X, y)
 
 
-CASES = [pytest.param(dtype, shape, role, id=f"{np.dtype(dtype).name}-{shape}-{role}")
+# ids such as "float64-4096x3073x10-maxmargin_reg=1e-3", for -k selection.
+CASES = [pytest.param(dtype, shape, role, id="{}-{}-{}".format(
+             np.dtype(dtype).name, "x".join(map(str, shape)), role.replace(" ", "_")))
          for dtype in DTYPES for shape in SHAPES for role in ROLES]
 
 

@@ -109,10 +109,12 @@ def multiclass_hinge(scores, y, *, delta=1.0, p=1, kind="weston_watkins",
     p = check.power(p, func)
     kind = check.choice(kind, KINDS, func, "kind")
     reduction = check.choice(reduction, REDUCTIONS, func, "reduction")
-    sample_weight = check.weights(sample_weight, n_samples, func, "sample_weight",
-                                  "per-sample weights")
-    class_weight = check.weights(class_weight, n_classes, func, "class_weight",
-                                 "per-class weights")
+    if sample_weight is not None:
+        sample_weight = check.weights(sample_weight, n_samples, func, "sample_weight",
+                                      "per-sample weights")
+    if class_weight is not None:
+        class_weight = check.weights(class_weight, n_classes, func, "class_weight",
+                                     "per-class weights")
     threads = check.n_threads(n_threads, func)
     if out is None:
         dscores = np.empty((n_samples, n_classes), dtype=scores.dtype)
@@ -225,10 +227,12 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
     p = check.power(p, func)
     kind = check.choice(kind, KINDS, func, "kind")
     reduction = check.choice(reduction, _SUMMED, func, "reduction")
-    sample_weight = check.weights(sample_weight, n_samples, func, "sample_weight",
-                                  "per-sample weights")
-    class_weight = check.weights(class_weight, n_classes, func, "class_weight",
-                                 "per-class weights")
+    if sample_weight is not None:
+        sample_weight = check.weights(sample_weight, n_samples, func, "sample_weight",
+                                      "per-sample weights")
+    if class_weight is not None:
+        class_weight = check.weights(class_weight, n_classes, func, "class_weight",
+                                     "per-class weights")
     accumulate = check.flag(accumulate, func, "accumulate")
     # Serial unless asked: see the n_threads entry of the docstring.
     threads = 1 if n_threads is None else check.n_threads(n_threads, func)

@@ -1,0 +1,42 @@
+"""The package as a user meets it: version, show_config, the demo."""
+
+import io
+import re
+import subprocess
+import sys
+
+import maxmargin
+from maxmargin import _config
+
+
+def test_version_has_one_source():
+    from maxmargin._version import __version__
+    assert maxmargin.__version__ == __version__
+    assert re.fullmatch(r"\d+\.\d+\.\d+.*", __version__)
+
+
+def test_show_config_reports_build_and_runtime():
+    out = io.StringIO()
+    maxmargin.show_config(file=out)
+    text = out.getvalue()
+    for key in ("maxmargin", "openmp", "threads (n_threads=None)", "blas", "compiler", "cython"):
+        assert key in text, key
+    info = _config.config()
+    assert info["maxmargin"] == maxmargin.__version__
+    assert isinstance(info["openmp"], bool)
+    assert info["threads (n_threads=None)"] >= 1
+    assert info["cython"].startswith("3.")
+
+
+def test_public_api():
+    assert set(maxmargin.__all__) == {"__version__", "multiclass_hinge", "show_config", "svm_loss"}
+    assert "Weston-Watkins" in maxmargin.multiclass_hinge.__doc__
+    assert "Conventions" in maxmargin.svm_loss.__doc__
+
+
+def test_demo_runs_and_reports_agreement():
+    result = subprocess.run([sys.executable, "-m", "maxmargin", "--samples", "60"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "agreement: OK" in result.stdout
+    assert "float64" in result.stdout and "float32" in result.stdout

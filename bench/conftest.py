@@ -64,4 +64,4 @@ def _group_key(group):
 def _us(seconds):
     if seconds is None:
         return ""
-    return f"{seconds * 1e6:.1f} us" if seconds < 1e-3 else f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} us" if abs(seconds) < 1e-3 else f"{seconds * 1e3:.2f} ms"

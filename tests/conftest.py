@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, settings
 # "ci" (the default) keeps the suite to a few minutes on 2 cores; "thorough"
 # is for a long local run: HYPOTHESIS_PROFILE=thorough pytest
 settings.register_profile(
-    "ci", max_examples=60, deadline=None, derandomize=False,
+    "ci", max_examples=200, deadline=None, derandomize=False,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("thorough", max_examples=2000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])

@@ -27,6 +27,7 @@ Arithmetic, in the same order as `maxmargin.reference`:
 
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.math cimport INFINITY
 from libc.stdlib cimport malloc, free
 
 from _blas cimport gemm
@@ -94,32 +95,37 @@ cdef double pairwise_sum(const double* x, Py_ssize_t n) noexcept nogil:
 
 # --- 2. row helpers (in place: g holds the scores on entry, dL/ds on exit) --
 
-cdef inline void weston_watkins_span(
-        floating* g, Py_ssize_t start, Py_ssize_t stop, floating s_label,
+cdef inline void weston_watkins_terms(
+        floating* g, Py_ssize_t n_classes, Py_ssize_t label, floating s_label,
         floating delta, int p, double coef, double* loss_lanes,
         double* slope_lanes) noexcept nogil:
-    """Rival classes start <= j < stop of one row: replace each score s_j by
-    coef * slope_j and add max(0, m_j)^p and slope_j into four running lanes
-    (four independent sums instead of one long dependency chain; their order
-    is fixed, so the result still depends on nothing but the row).
+    """Every class j of one row: replace s_j by coef * slope_j and add
+    max(0, m_j)^p and slope_j into four running lanes.
 
-    The margin is rounded in the data's dtype, then widened to double (exact)
-    so that every select below is a double select: the compiler turns those
-    into branch-free vector code for float32 as well.
+    The label's own column gets the margin -inf (term 0, slope 0) by a select,
+    so the loop runs over all classes: its trip count is the same for every
+    row and never mispredicted, where splitting the row at its label gave
+    two loops of random length. Four lanes are four independent sums instead
+    of one dependency chain; their order is fixed, so the result depends on
+    nothing but the row. The margin is rounded in the data's dtype, then
+    widened to double (exact), so every select is a double select: branch-free
+    vector code for float32 too.
     """
-    cdef Py_ssize_t j = start, k
+    cdef Py_ssize_t j = 0, k
     cdef double margin, term, slope
     if p == 1:
-        while j + 4 <= stop:
+        while j + 4 <= n_classes:
             for k in range(4):
                 margin = <floating>(g[j + k] - s_label + delta)
+                margin = -INFINITY if j + k == label else margin
                 slope = unit_slope(margin)
                 loss_lanes[k] += positive_part(margin)
                 slope_lanes[k] += slope
                 g[j + k] = <floating>(coef * slope)
             j += 4
-        while j < stop:
+        while j < n_classes:
             margin = <floating>(g[j] - s_label + delta)
+            margin = -INFINITY if j == label else margin
             slope = unit_slope(margin)
             loss_lanes[0] += positive_part(margin)
             slope_lanes[0] += slope
@@ -127,15 +133,17 @@ cdef inline void weston_watkins_span(
             j += 1
     else:
         # p = 2: term t^2 and slope 2t with t = max(0, m); NaN flows through.
-        while j + 4 <= stop:
+        while j + 4 <= n_classes:
             for k in range(4):
-                term = positive_part(<double><floating>(g[j + k] - s_label + delta))
+                margin = <floating>(g[j + k] - s_label + delta)
+                term = positive_part(-INFINITY if j + k == label else margin)
                 loss_lanes[k] += term * term
                 slope_lanes[k] += 2.0 * term
                 g[j + k] = <floating>(coef * (2.0 * term))
             j += 4
-        while j < stop:
-            term = positive_part(<double><floating>(g[j] - s_label + delta))
+        while j < n_classes:
+            margin = <floating>(g[j] - s_label + delta)
+            term = positive_part(-INFINITY if j == label else margin)
             loss_lanes[0] += term * term
             slope_lanes[0] += 2.0 * term
             g[j] = <floating>(coef * (2.0 * term))
@@ -147,8 +155,7 @@ cdef inline double weston_watkins_row(
         int p, double coef) noexcept nogil:
     """L = sum_{j != y} max(0, s_j - s_y + delta)^p for one sample, s = g.
 
-    Leaves g_j = coef * dL/ds_j and returns the unweighted L. The label's
-    column splits the row into two spans, so the hot loop never tests j == y.
+    Leaves g_j = coef * dL/ds_j and returns the unweighted L.
     """
     cdef floating s_label = g[label]
     cdef double loss_lanes[4]
@@ -157,9 +164,8 @@ cdef inline double weston_watkins_row(
     for k in range(4):
         loss_lanes[k] = 0.0
         slope_lanes[k] = 0.0
-    weston_watkins_span(g, 0, label, s_label, delta, p, coef, loss_lanes, slope_lanes)
-    weston_watkins_span(g, label + 1, n_classes, s_label, delta, p, coef,
-                        loss_lanes, slope_lanes)
+    weston_watkins_terms(g, n_classes, label, s_label, delta, p, coef,
+                         loss_lanes, slope_lanes)
     # An add gate: every violated class pushes s_y down by its own slope.
     g[label] = <floating>(-coef * ((slope_lanes[0] + slope_lanes[1])
                                    + (slope_lanes[2] + slope_lanes[3])))

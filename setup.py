@@ -21,8 +21,20 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-DEBUG = os.environ.get("MAXMARGIN_DEBUG", "0") not in ("", "0")
-NATIVE = os.environ.get("MAXMARGIN_NATIVE", "0") not in ("", "0")
+def _switch(name):
+    return os.environ.get(name, "0") not in ("", "0")
+
+
+DEBUG = _switch("MAXMARGIN_DEBUG")
+NATIVE = _switch("MAXMARGIN_NATIVE")
+SERIAL = _switch("MAXMARGIN_NO_OPENMP")
+
+# Each kind of build keeps its own build tree (generated C, objects, and the
+# staging area the wheel is made from), so switching a MAXMARGIN_* variable
+# never packages a module built the other way.
+BUILD_BASE = os.path.join("build", "-".join(
+    ["debug" if DEBUG else "release"] + (["native"] if NATIVE else [])
+    + (["serial"] if SERIAL else [])))
 
 COMPILER_DIRECTIVES = {
     "language_level": 3,
@@ -89,7 +101,7 @@ class BuildExtWithOpenMP(build_ext):
 
     def build_extensions(self):
         flags = None
-        if os.environ.get("MAXMARGIN_NO_OPENMP", "0") in ("", "0"):
+        if not SERIAL:
             flags = _openmp_flags(self.compiler)
         if flags is None:
             print("maxmargin: OpenMP not available; building serial kernels",
@@ -130,13 +142,12 @@ def _extensions():
         extensions,
         include_path=["kernels"],
         compiler_directives=COMPILER_DIRECTIVES,
-        # Each mode keeps its own generated C, so switching MAXMARGIN_DEBUG
-        # never reuses C generated with the other set of directives.
-        build_dir=os.path.join("build", "cython-debug" if DEBUG else "cython"),
+        build_dir=os.path.join(BUILD_BASE, "cython"),
     )
 
 
 setup(
     ext_modules=_extensions(),
     cmdclass={"build_ext": BuildExtWithOpenMP},
+    options={"build": {"build_base": BUILD_BASE}},
 )

@@ -99,7 +99,10 @@ def blas_operand(a):
 def element_strided(a):
     """`a` itself when aligned with strides of whole elements (any sign, as
     the margin pass reads), else a C copy."""
-    if a.flags.aligned:
+    flags = a.flags
+    if flags.aligned:
+        if flags.c_contiguous:
+            return a
         item = a.itemsize
         if not any(stride % item for stride in a.strides):
             return a
@@ -255,6 +258,27 @@ def flag(value, func, name):
     if not isinstance(value, np.bool_):
         fail(func, name, "True or False", describe(value), TypeError)
     return bool(value)
+
+
+def hinge_options(func, y, n_samples, n_classes, delta, p, kind, kinds, reduction,
+                  reductions, sample_weight, class_weight):
+    """The arguments every hinge kernel shares, checked together.
+
+    Returns (y, delta, p, kind, reduction, sample_weight, class_weight) as
+    the kernels take them: intp labels, floats, and float64 weights or None.
+    """
+    y = labels(y, n_samples, n_classes, func)
+    delta = non_negative(delta, func, "delta")
+    p = power(p, func)
+    kind = choice(kind, kinds, func, "kind")
+    reduction = choice(reduction, reductions, func, "reduction")
+    if sample_weight is not None:
+        sample_weight = weights(sample_weight, n_samples, func, "sample_weight",
+                                "per-sample weights")
+    if class_weight is not None:
+        class_weight = weights(class_weight, n_classes, func, "class_weight",
+                               "per-class weights")
+    return y, delta, p, kind, reduction, sample_weight, class_weight
 
 
 # --- threads ----------------------------------------------------------------

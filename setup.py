@@ -5,10 +5,12 @@ Everything about how the kernels are compiled is decided here, once:
 * Cython directives (bounds checks off for speed; ``MAXMARGIN_DEBUG=1`` turns
   them back on and compiles with ``-O0 -g`` for debugging builds).
 * OpenMP: the compiler is probed with a tiny test program; if it cannot build
-  and link OpenMP code the kernels are compiled serially and the build says so.
-  ``maxmargin.show_config()`` reports which way the installed build went.
+  and link OpenMP code (or ``MAXMARGIN_NO_OPENMP=1``) the kernels are compiled
+  serially and the build says so. ``maxmargin.show_config()`` reports which
+  way the installed build went.
 * ``MAXMARGIN_NATIVE=1`` adds ``-march=native`` (local builds only: such a
   binary may not run on another machine).
+* The Python layer's two hot modules are also compiled (see COMPILED_PYTHON).
 """
 
 import os
@@ -20,6 +22,7 @@ import Cython
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+
 
 def _switch(name):
     return os.environ.get(name, "0") not in ("", "0")

@@ -328,7 +328,9 @@ cdef Py_ssize_t find_bad_label(const Py_ssize_t* y, Py_ssize_t n,
 
 cdef inline const double* optional_ptr(const double[::1] a) noexcept nogil:
     """Data pointer of an optional weight vector; NULL for None (or empty)."""
-    return NULL if a is None or a.shape[0] == 0 else &a[0]
+    if a is None or a.shape[0] == 0:
+        return NULL
+    return &a[0]
 
 
 def multiclass_hinge_kernel(
@@ -383,11 +385,12 @@ def svm_loss_kernel(
     cdef Py_ssize_t w_rs = W.strides[0] // itemsize, w_cs = W.strides[1] // itemsize
     cdef const floating* x_ptr = NULL
     cdef const floating* w_ptr = NULL
-    cdef const floating* b_ptr = NULL if b is None else &b[0]
+    cdef const floating* b_ptr = NULL
     cdef floating* db_ptr = NULL if db is None else &db[0]
     cdef floating* dW_ptr = NULL
     cdef const double* sw = optional_ptr(sample_weight)
     cdef const double* cw = optional_ptr(class_weight)
+    cdef const double* block_sw = NULL
     cdef floating* S = NULL
     cdef double* row_loss = NULL
     cdef double* col_sum = NULL
@@ -401,6 +404,8 @@ def svm_loss_kernel(
         bad = find_bad_label(&y[0], n_samples, n_classes)
     if bad >= 0:
         raise LabelError(bad)
+    if b is not None:
+        b_ptr = &b[0]
     if n_samples > 0 and n_features > 0:
         x_ptr = &X[0, 0]
     if n_features > 0:
@@ -447,10 +452,11 @@ def svm_loss_kernel(
                         S[i * n_classes + j] = b_ptr[j]
             gemm(rows, n_classes, n_features, 1, x_ptr + start * x_rs, x_rs, x_cs,
                  w_ptr, w_rs, w_cs, 1 if b_ptr != NULL else 0, S, n_classes)
+            if sw != NULL:
+                block_sw = sw + start
             margin_pass(S, n_classes, 1, rows, n_classes, &y[start],
-                        <floating>delta, p, crammer_singer,
-                        NULL if sw == NULL else sw + start, cw, denom, S,
-                        row_loss + start, n_threads)
+                        <floating>delta, p, crammer_singer, block_sw, cw, denom,
+                        S, row_loss + start, n_threads)
             # db: column sums of G, in float64 whatever the dtype.
             if col_sum != NULL:
                 for i in range(rows):

@@ -165,3 +165,22 @@ def test_many_row_blocks(dtype, kind):
     maxmargin.svm_loss(W, X, y, dW_out=dW, db_out=db, accumulate=True, **options)
     assert_close(dW, want[1] + 1, dtype, scale=4000)
     assert_close(db, want[2] + 1, dtype, scale=4000)
+
+
+@pytest.mark.parametrize("reg", [0.0, 0.5])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_float64_dW_through_the_transposed_product(reg, accumulate):
+    """float64, few classes, N >= 128: dW is computed as (X^T G)^T into a
+    scratch and added into dW; with or without a regulariser and an old dW
+    to keep."""
+    rng = np.random.default_rng(21)
+    W, X, b, y = integer_problem(rng, 300, 40, 5, np.float64)
+    want = reference.svm_loss(W, X, y, b=b, reg=reg)
+    start = rng.integers(-3, 4, W.shape).astype(np.float64)
+    dW = start.copy()
+    loss, dW_ret, db = maxmargin.svm_loss(W, X, y, b=b, reg=reg, dW_out=dW, db_out=np.zeros(5),
+                                          accumulate=accumulate)
+    assert dW_ret is dW
+    assert_close(loss, want[0], np.float64)
+    assert_close(dW, want[1] + (start if accumulate else 0), np.float64, scale=300)
+    assert_close(db, want[2], np.float64, scale=300)

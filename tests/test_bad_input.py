@@ -124,6 +124,17 @@ def test_svm_loss_rejects_read_only_and_overlapping_outputs(good):
     X = np.zeros((N, D))
     with raises(ValueError, "svm_loss", "dW_out", "overlap X"):
         svm(good, X=X, dW_out=X.reshape(-1)[:D * C].reshape(D, C))
+    # dW_out = W would be read after the regulariser wrote into it: refused,
+    # never a silently wrong loss.
+    W = good["W"].copy()
+    with raises(ValueError, "svm_loss", "dW_out", "overlap W"):
+        svm(good, W=W, dW_out=W, reg=0.1)
+    b = np.zeros(C)
+    with raises(ValueError, "svm_loss", "db_out", "overlap b"):
+        svm(good, b=b, db_out=b)
+    dW = np.zeros(D * C + C)
+    with raises(ValueError, "svm_loss", "db_out", "overlap dW_out"):
+        svm(good, dW_out=dW[:D * C].reshape(D, C), db_out=dW[D * C - 1:D * C + C - 1])
 
 
 def test_blas_int_limit_is_checked_before_any_allocation(good):
@@ -169,6 +180,14 @@ def test_multiclass_hinge_rejects_partial_overlap(good):
     scores = np.zeros((N + 1, C))
     with raises(ValueError, "multiclass_hinge", "out", "overlap scores"):
         maxmargin.multiclass_hinge(scores[:N], good["y"], out=scores[1:])
+
+
+def test_out_buffers_must_not_overlap_the_weights(good):
+    buffer = np.ones(N * C + N)
+    with raises(ValueError, "multiclass_hinge", "out", "overlap sample_weight"):
+        hinge(good, out=buffer[:N * C].reshape(N, C), sample_weight=buffer[N * C - 2:-2])
+    with raises(ValueError, "svm_loss", "dW_out", "overlap class_weight"):
+        svm(good, dW_out=buffer[:D * C].reshape(D, C), class_weight=buffer[:C])
 
 
 def test_a_failed_call_leaves_out_buffers_untouched(good):

@@ -117,8 +117,9 @@ def multiclass_hinge(scores, y, *, delta=1.0, p=1, kind="weston_watkins",
             and out.__array_interface__["data"][0] == scores.__array_interface__["data"][0]))
         # Writing the gradient over the scores row by row is safe; a partial
         # overlap is not.
+        weights = (("sample_weight", sample_weight), ("class_weight", class_weight))
         dscores = check.output(out, (n_samples, n_classes), scores.dtype, func, "out",
-                               () if same else (("scores", scores),))
+                               weights if same else (("scores", scores),) + weights)
 
     # Each row's weighted loss, summed by the kernel in a fixed order.
     row_loss = np.empty(n_samples, dtype=np.float64)
@@ -172,9 +173,9 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
         As in `multiclass_hinge`.
     reduction : {"mean", "sum"}
     dW_out : ndarray of shape (D, C), optional
-        C-contiguous buffer of W's dtype for dW. Must not overlap X.
+        C-contiguous buffer of W's dtype for dW. Must not overlap W or X.
     db_out : ndarray of shape (C,), optional
-        Buffer for db (only with b).
+        Buffer for db (only with b); must not overlap W, X, b or dW_out.
     accumulate : bool, default False
         Add the gradients into `dW_out` (and `db_out`) instead of overwriting
         them, with no temporary: gradients add up where a variable forks.
@@ -230,8 +231,11 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
             check.fail(func, "dW_out", "an array to add into when accumulate=True", "None")
         dW = np.empty((n_features, n_classes), dtype=dtype)
     else:
+        # The kernel reads W and X after it has started writing dW (the
+        # regulariser comes first, and row blocks interleave the GEMMs).
         dW = check.output(dW_out, (n_features, n_classes), dtype, func, "dW_out",
-                          (("X", X),))
+                          (("W", W), ("X", X), ("sample_weight", sample_weight),
+                           ("class_weight", class_weight)))
     db = None
     if b is None:
         if db_out is not None:
@@ -241,7 +245,9 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
             check.fail(func, "db_out", "an array to add into when accumulate=True", "None")
         db = np.empty(n_classes, dtype=dtype)
     else:
-        db = check.output(db_out, (n_classes,), dtype, func, "db_out", (("X", X), ("dW_out", dW)))
+        db = check.output(db_out, (n_classes,), dtype, func, "db_out",
+                          (("W", W), ("X", X), ("b", b), ("dW_out", dW),
+                           ("sample_weight", sample_weight), ("class_weight", class_weight)))
 
     try:
         loss = _SVM_LOSS[dtype](

@@ -282,7 +282,8 @@ cdef double add_l2_gradient(
     cdef Py_ssize_t i, j, k
     cdef const floating* w_row
     cdef floating* g_row
-    cdef double sum_sq = 0.0, w
+    cdef double sum_sq = 0.0
+    cdef floating w
     cdef double lanes[4]  # independent partial sums: no long add chain
     for k in range(4):
         lanes[k] = 0.0
@@ -307,8 +308,8 @@ cdef double add_l2_gradient(
         else:
             for j in range(n_cols):
                 w = w_row[j * col_stride]
-                sum_sq += w * w
-                g_row[j] = (g_row[j] if accumulate else 0) + two_reg * w_row[j * col_stride]
+                sum_sq += <double>w * <double>w
+                g_row[j] = (g_row[j] if accumulate else 0) + two_reg * w
     return sum_sq + ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
 
 

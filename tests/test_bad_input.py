@@ -40,6 +40,11 @@ def raises(error, func, *names):
     return pytest.raises(error, match=pattern)
 
 
+def case_ids(cases):
+    """Readable test ids: the case number and the arguments it changes."""
+    return [f"{i}-{','.join(changes)}" for i, (changes, _, _) in enumerate(cases)]
+
+
 # (changes to a good svm_loss call, error, words the message must contain)
 SVM_CASES = [
     # ndim
@@ -110,7 +115,7 @@ SVM_CASES = [
 
 
 @pytest.mark.parametrize("changes,error,words", SVM_CASES,
-                         ids=[f"{i}-{','.join(c)}" for i, (c, _, _) in enumerate(SVM_CASES)])
+                         ids=case_ids(SVM_CASES))
 def test_svm_loss_rejects(good, changes, error, words):
     with raises(error, "svm_loss", *words):
         svm(good, **changes)
@@ -170,7 +175,7 @@ HINGE_CASES = [
 
 
 @pytest.mark.parametrize("changes,error,words", HINGE_CASES,
-                         ids=[f"{i}-{','.join(c)}" for i, (c, _, _) in enumerate(HINGE_CASES)])
+                         ids=case_ids(HINGE_CASES))
 def test_multiclass_hinge_rejects(good, changes, error, words):
     with raises(error, "multiclass_hinge", *words):
         hinge(good, **changes)

@@ -167,13 +167,12 @@ def label_error(func, name, y, index, n_classes):
 
 
 def weights(w, length, func, name, what):
-    """Optional non-negative weights as a contiguous float64 array (length,).
+    """Non-negative weights as a contiguous float64 array (length,); the
+    caller handles the usual None (no weights) itself.
 
     Integer or float weights of any precision are accepted (they only scale a
     float64 loss); NaN is passed through to the loss, never dropped.
     """
-    if w is None:
-        return None
     if type(w) is not np.ndarray:
         if isinstance(w, (str, bytes)):
             fail(func, name, f"a 1-D array of {what}", describe(w), TypeError)

@@ -51,6 +51,7 @@ COMPILER_DIRECTIVES = {
 # Every extension: (module name inside the package, Cython source).
 EXTENSIONS = [
     ("maxmargin._hinge", "kernels/_hinge.pyx"),
+    ("maxmargin._layers", "kernels/_layers.pyx"),
     ("maxmargin._runtime", "kernels/_runtime.pyx"),
 ]
 
@@ -61,6 +62,7 @@ EXTENSIONS = [
 COMPILED_PYTHON = [] if DEBUG else [
     ("maxmargin._validation", "src/maxmargin/_validation.py"),
     ("maxmargin.hinge", "src/maxmargin/hinge.py"),
+    ("maxmargin.layers", "src/maxmargin/layers.py"),
 ]
 
 OPENMP_TEST_PROGRAM = textwrap.dedent(

@@ -31,6 +31,7 @@ from libc.math cimport INFINITY
 from libc.stdlib cimport malloc, free
 
 from _blas cimport gemm
+from _indices cimport first_out_of_range
 
 # Below this many score entries the margin pass runs serially: starting (and
 # afterwards spinning down) a thread team costs more than the pass itself, and
@@ -63,6 +64,12 @@ cdef Py_ssize_t BLOCKED_MAX_CLASSES = 64
 # pays once the product has enough rows (D = 3073, C = 10: slower at N <= 32,
 # even at 64, 1.1-1.6x faster from 256 up).
 cdef Py_ssize_t TRANSPOSED_DW_MIN_ROWS = 128
+
+
+# ranking_hinge sums its weighted losses in blocks of this many rows, each in
+# row order into its own slot, then the slots pairwise: one order for every
+# thread count, without an N-long array of row losses to write and re-read.
+cdef Py_ssize_t RANKING_BLOCK_ROWS = 256
 
 
 # --- 1. scalar helpers -----------------------------------------------------
@@ -269,6 +276,55 @@ cdef void margin_pass(
                                        class_weight, denom, G, i)
 
 
+cdef double ranking_rows(
+        const floating* s, Py_ssize_t s_stride, const floating* s_c,
+        Py_ssize_t c_row_stride, Py_ssize_t c_col_stride, Py_ssize_t n_corrupt,
+        floating delta, int p, const double* sample_weight, double denom,
+        floating* ds, floating* ds_c, floating* row_loss, bint accumulate,
+        Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
+    """Rows [begin, end) of the ranking hinge J_i = sum_k max(0, m_ik)^p with
+    m_ik = (s_c[i, k] - s_i) + delta.
+
+    ds (N,) and ds_c (N, K), C-contiguous, get (or with `accumulate` gain)
+    coef * dJ_i/ds_i and coef * dJ_i/ds_c[i, k], coef = w_i / denom: an add
+    gate, so every violated pair pushes s_i down and s_c[i, k] up by its own
+    slope. row_loss (if not NULL) gets w_i J_i in the dtype. Returns the sum
+    of w_i J_i over the rows, in row order.
+    """
+    cdef Py_ssize_t i, k
+    cdef floating s_true, margin, grad
+    cdef double weight = 1.0, coef, loss, slopes, slope, term, total = 0.0
+    cdef const floating* corrupt
+    cdef floating* g
+    for i in range(begin, end):
+        s_true = s[i * s_stride]
+        corrupt = s_c + i * c_row_stride
+        g = ds_c + i * n_corrupt
+        if sample_weight != NULL:
+            weight = sample_weight[i]
+        coef = weight / denom
+        loss = 0.0
+        slopes = 0.0
+        for k in range(n_corrupt):
+            margin = corrupt[k * c_col_stride] - s_true + delta
+            term = positive_part(margin)
+            if p == 1:
+                slope = unit_slope(margin)
+            else:
+                slope = 2.0 * term
+                term = term * term
+            loss += term
+            slopes += slope
+            grad = <floating>(coef * slope)
+            g[k] = g[k] + grad if accumulate else grad
+        grad = <floating>(-coef * slopes)
+        ds[i] = ds[i] + grad if accumulate else grad
+        if row_loss != NULL:
+            row_loss[i] = <floating>(weight * loss)
+        total += weight * loss
+    return total
+
+
 cdef double add_l2_gradient(
         const floating* W, Py_ssize_t row_stride, Py_ssize_t col_stride,
         Py_ssize_t n_rows, Py_ssize_t n_cols, floating two_reg, bint accumulate,
@@ -326,17 +382,6 @@ class LabelError(ValueError):
         self.index = index
 
 
-cdef Py_ssize_t find_bad_label(const Py_ssize_t* y, Py_ssize_t n,
-                               Py_ssize_t n_classes) noexcept nogil:
-    """Index of the first label outside [0, n_classes), or -1."""
-    cdef Py_ssize_t i
-    for i in range(n):
-        # One unsigned comparison covers both y < 0 and y >= n_classes.
-        if <size_t>y[i] >= <size_t>n_classes:
-            return i
-    return -1
-
-
 cdef inline const double* optional_ptr(const double[::1] a) noexcept nogil:
     """Data pointer of an optional weight vector; NULL for None (or empty)."""
     if a is None or a.shape[0] == 0:
@@ -358,7 +403,7 @@ def multiclass_hinge_kernel(
     cdef double total = 0.0
     if n_samples == 0:
         return 0.0
-    cdef Py_ssize_t bad = find_bad_label(&y[0], n_samples, n_classes)
+    cdef Py_ssize_t bad = first_out_of_range(&y[0], n_samples, n_classes)
     if bad >= 0:
         raise LabelError(bad)
     cdef Py_ssize_t itemsize = sizeof(floating)
@@ -416,7 +461,7 @@ def svm_loss_kernel(
 
     cdef Py_ssize_t bad = -1
     if n_samples > 0:
-        bad = find_bad_label(&y[0], n_samples, n_classes)
+        bad = first_out_of_range(&y[0], n_samples, n_classes)
     if bad >= 0:
         raise LabelError(bad)
     if b is not None:
@@ -518,6 +563,61 @@ def svm_loss_kernel(
     return total / denom + reg * sum_sq
 
 
+def ranking_hinge_kernel(
+        const floating[:] s, const floating[:, :] s_c, double delta, int p,
+        const double[::1] sample_weight, double denom, floating[::1] ds,
+        floating[:, ::1] ds_c, floating[::1] row_loss, bint accumulate,
+        int n_threads):
+    """CS224d's max-margin ranking loss over N true scores s (N,) and their K
+    corrupted scores s_c (N, K), both with any element strides; returns the
+    weighted sum of J_i divided by denom.
+
+    Fills (or with `accumulate` adds into) ds (N,) and ds_c (N, K); row_loss
+    (N,), when given, receives each w_i J_i. Rows are processed in fixed
+    blocks (in parallel when the pass is large), each block's loss summed in
+    row order and the block sums pairwise: identical for any `n_threads`.
+    """
+    cdef Py_ssize_t n = s.shape[0], n_corrupt = s_c.shape[1]
+    cdef Py_ssize_t item = sizeof(floating)
+    cdef Py_ssize_t n_blocks = (n + RANKING_BLOCK_ROWS - 1) // RANKING_BLOCK_ROWS, blk
+    cdef Py_ssize_t s_stride, c_rs, c_cs
+    cdef const floating* c_ptr = NULL
+    cdef floating* dc_ptr = NULL
+    cdef floating* loss_ptr = NULL
+    cdef const double* sw = optional_ptr(sample_weight)
+    cdef double* block_loss
+    cdef double total
+    if n == 0:
+        return 0.0
+    s_stride = s.strides[0] // item
+    c_rs = s_c.strides[0] // item
+    c_cs = s_c.strides[1] // item
+    if n_corrupt > 0:
+        c_ptr = &s_c[0, 0]
+        dc_ptr = &ds_c[0, 0]
+    if row_loss is not None:
+        loss_ptr = &row_loss[0]
+    block_loss = <double*>malloc(n_blocks * sizeof(double))
+    if block_loss == NULL:
+        raise MemoryError("ranking_hinge: cannot allocate the block sums")
+    with nogil:
+        if n_threads > 1 and n * (n_corrupt + 1) >= PARALLEL_MIN_ELEMENTS:
+            for blk in prange(n_blocks, schedule="static", num_threads=n_threads):
+                block_loss[blk] = ranking_rows(
+                    &s[0], s_stride, c_ptr, c_rs, c_cs, n_corrupt, <floating>delta, p,
+                    sw, denom, &ds[0], dc_ptr, loss_ptr, accumulate,
+                    blk * RANKING_BLOCK_ROWS, min(n, (blk + 1) * RANKING_BLOCK_ROWS))
+        else:
+            for blk in range(n_blocks):
+                block_loss[blk] = ranking_rows(
+                    &s[0], s_stride, c_ptr, c_rs, c_cs, n_corrupt, <floating>delta, p,
+                    sw, denom, &ds[0], dc_ptr, loss_ptr, accumulate,
+                    blk * RANKING_BLOCK_ROWS, min(n, (blk + 1) * RANKING_BLOCK_ROWS))
+        total = pairwise_sum(block_loss, n_blocks)
+    free(block_loss)
+    return total / denom
+
+
 def bare_gemms(const floating[:, :] W, const floating[:, :] X,
                floating[:, ::1] S, floating[:, ::1] dW):
     """The performance floor of `svm_loss`: S = X W and dW = X^T S, nothing else.
@@ -533,3 +633,25 @@ def bare_gemms(const floating[:, :] W, const floating[:, :] X,
         gemm(n, c, d, 1, &X[0, 0], x_rs, x_cs, &W[0, 0], w_rs, w_cs, 0, &S[0, 0], c)
         gemm(d, c, n, 1, &X[0, 0], x_cs, x_rs, &S[0, 0], c, 1, 0, &dW[0, 0], c)
 
+
+def streaming_read(const floating[:] s, const floating[:, ::1] s_c):
+    """The performance floor of `ranking_hinge`: one pass reading s and s_c
+    (C-contiguous), summing them so the reads cannot be optimised away."""
+    cdef Py_ssize_t i, n = s_c.shape[0] * s_c.shape[1]
+    cdef const floating* flat = &s_c[0, 0]
+    cdef double lanes[4]
+    cdef Py_ssize_t k
+    for k in range(4):
+        lanes[k] = 0.0
+    with nogil:
+        for i in range(s.shape[0]):
+            lanes[0] += s[i]
+        i = 0
+        while i + 4 <= n:
+            for k in range(4):
+                lanes[k] += flat[i + k]
+            i += 4
+        while i < n:
+            lanes[0] += flat[i]
+            i += 1
+    return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])

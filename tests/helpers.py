@@ -1,6 +1,9 @@
 """Shared helpers for the tests: dtypes, tolerances, problem generators."""
 
+import re
+
 import numpy as np
+import pytest
 
 DTYPES = [np.float32, np.float64]
 KINDS = ["weston_watkins", "crammer_singer"]
@@ -36,3 +39,80 @@ def integer_problem(rng, n, d, c, dtype, low=-3, high=4):
     b = rng.integers(low, high, size=c).astype(dtype)
     y = rng.integers(0, c, size=n)
     return W, X, b, y
+
+
+def layouts(a):
+    """(name, array equal to `a`) in many memory layouts."""
+    n, m = a.shape
+    wide = np.zeros((n, m + 3), a.dtype)
+    wide[:, 1:m + 1] = a
+    tall = np.zeros((2 * n, m), a.dtype)
+    tall[::2] = a
+    both = np.zeros((2 * n, 2 * m), a.dtype)
+    both[::2, ::2] = a
+    readonly = a.copy()
+    readonly.flags.writeable = False
+    swapped = a.astype(a.dtype.newbyteorder(">"))
+    raw = np.zeros(a.nbytes + 1, np.uint8)
+    misaligned = np.frombuffer(raw.data, dtype=a.dtype, count=a.size, offset=1).reshape(a.shape)
+    misaligned[...] = a
+    return [
+        ("C", np.ascontiguousarray(a)),
+        ("F", np.asfortranarray(a)),
+        ("transposed view", np.ascontiguousarray(a.T).T),
+        ("column slice", wide[:, 1:m + 1]),
+        ("row step", tall[::2]),
+        ("both strided (copied)", both[::2, ::2]),
+        ("reversed rows (copied)", a[::-1].copy()[::-1]),
+        ("read-only", readonly),
+        ("big-endian", swapped),
+        ("misaligned", misaligned),
+    ]
+
+
+def vector_layouts(v):
+    """(name, 1-D array equal to `v`) in many memory layouts."""
+    n = v.shape[0]
+    strided = np.zeros(2 * n, v.dtype)
+    strided[::2] = v
+    readonly = v.copy()
+    readonly.flags.writeable = False
+    raw = np.zeros(v.nbytes + 1, np.uint8)
+    misaligned = np.frombuffer(raw.data, dtype=v.dtype, count=n, offset=1)
+    misaligned[...] = v
+    return [
+        ("contiguous", np.ascontiguousarray(v)),
+        ("step 2", strided[::2]),
+        ("reversed", v[::-1].copy()[::-1]),
+        ("read-only", readonly),
+        ("big-endian", v.astype(v.dtype.newbyteorder(">"))),
+        ("misaligned", misaligned),
+    ]
+
+
+def numerical_vjp(func, x, weights, h=1e-6):
+    """d/dx of sum(weights * func(x)) by central differences, one coordinate
+    at a time (x is float64 and modified in place, then restored)."""
+    grad = np.zeros_like(x)
+    flat = x.reshape(-1)
+    out = grad.reshape(-1)
+    for i in range(flat.size):
+        old = flat[i]
+        flat[i] = old + h
+        up = float(np.sum(weights * func()))
+        flat[i] = old - h
+        down = float(np.sum(weights * func()))
+        flat[i] = old
+        out[i] = (up - down) / (2 * h)
+    return grad
+
+
+def raises(error, func, *names):
+    """pytest.raises whose message must start with func and mention every name."""
+    pattern = "^" + re.escape(func) + ": " + "".join(f"(?=.*{re.escape(n)})" for n in names)
+    return pytest.raises(error, match=pattern)
+
+
+def case_ids(cases):
+    """Readable test ids: the case number and the arguments it changes."""
+    return [f"{i}-{','.join(changes)}" for i, (changes, _, _) in enumerate(cases)]

@@ -2,12 +2,12 @@
 with a message naming the function and the argument: never a crash, never a
 silently wrong number."""
 
-import re
-
 import numpy as np
 import pytest
 
 import maxmargin
+
+from helpers import case_ids, raises
 
 N, D, C = 5, 4, 3
 
@@ -32,17 +32,6 @@ def hinge(good, **changes):
     args = dict(scores=good["X"][:, :C].copy(), y=good["y"])
     args.update(changes)
     return maxmargin.multiclass_hinge(args.pop("scores"), args.pop("y"), **args)
-
-
-def raises(error, func, *names):
-    """pytest.raises whose message must start with func and mention every name."""
-    pattern = "^" + re.escape(func) + ": " + "".join(f"(?=.*{re.escape(n)})" for n in names)
-    return pytest.raises(error, match=pattern)
-
-
-def case_ids(cases):
-    """Readable test ids: the case number and the arguments it changes."""
-    return [f"{i}-{','.join(changes)}" for i, (changes, _, _) in enumerate(cases)]
 
 
 # (changes to a good svm_loss call, error, words the message must contain)

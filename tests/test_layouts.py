@@ -8,36 +8,7 @@ import pytest
 import maxmargin
 from maxmargin import _validation
 
-from helpers import DTYPES, KINDS, integer_problem
-
-
-def layouts(a):
-    """(name, array equal to `a`) in many memory layouts."""
-    n, m = a.shape
-    wide = np.zeros((n, m + 3), a.dtype)
-    wide[:, 1:m + 1] = a
-    tall = np.zeros((2 * n, m), a.dtype)
-    tall[::2] = a
-    both = np.zeros((2 * n, 2 * m), a.dtype)
-    both[::2, ::2] = a
-    readonly = a.copy()
-    readonly.flags.writeable = False
-    swapped = a.astype(a.dtype.newbyteorder(">"))
-    raw = np.zeros(a.nbytes + 1, np.uint8)
-    misaligned = np.frombuffer(raw.data, dtype=a.dtype, count=a.size, offset=1).reshape(a.shape)
-    misaligned[...] = a
-    return [
-        ("C", np.ascontiguousarray(a)),
-        ("F", np.asfortranarray(a)),
-        ("transposed view", np.ascontiguousarray(a.T).T),
-        ("column slice", wide[:, 1:m + 1]),
-        ("row step", tall[::2]),
-        ("both strided (copied)", both[::2, ::2]),
-        ("reversed rows (copied)", a[::-1].copy()[::-1]),
-        ("read-only", readonly),
-        ("big-endian", swapped),
-        ("misaligned", misaligned),
-    ]
+from helpers import DTYPES, KINDS, integer_problem, layouts
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -29,9 +29,16 @@ def test_show_config_reports_build_and_runtime():
 
 
 def test_public_api():
-    assert set(maxmargin.__all__) == {"__version__", "multiclass_hinge", "show_config", "svm_loss"}
+    assert set(maxmargin.__all__) == {
+        "__version__", "show_config", "multiclass_hinge", "svm_loss", "ranking_hinge",
+        "linear_forward", "linear_backward", "LinearCache", "matmul_backward",
+        "embedding_backward", "xavier_init"}
+    for name in maxmargin.__all__:
+        assert hasattr(maxmargin, name), name
     assert "Weston-Watkins" in maxmargin.multiclass_hinge.__doc__
     assert "Conventions" in maxmargin.svm_loss.__doc__
+    assert "Conventions" in maxmargin.ranking_hinge.__doc__
+    assert "n_threads" in maxmargin.linear_backward.__doc__
 
 
 def test_demo_runs_and_reports_agreement():

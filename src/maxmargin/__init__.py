@@ -4,6 +4,14 @@ Public kernels (each returns the loss *and* its gradient in one call):
 
 * `multiclass_hinge(scores, y, ...)`: multiclass SVM loss of given scores.
 * `svm_loss(W, X, y, ...)`: the fused linear SVM loss from raw features.
+* `ranking_hinge(s, s_c, ...)`: CS224d's max-margin ranking loss.
+
+Backpropagation through the layers around them:
+
+* `linear_forward(X, W, b, activation=...)` and `linear_backward(dY, cache)`;
+* `matmul_backward(dY, X, W)`: the backward pass of ``Y = X W``;
+* `embedding_backward(dX, indices, dL_out)`: scatter-add into word vectors;
+* `xavier_init(fan_in, fan_out)`: Glorot-uniform initial weights.
 
 `maxmargin.reference` holds the same mathematics in plain NumPy;
 `show_config()` tells how this installation was built.
@@ -11,6 +19,10 @@ Public kernels (each returns the loss *and* its gradient in one call):
 
 from ._version import __version__
 from ._config import show_config
-from .hinge import multiclass_hinge, svm_loss
+from .hinge import multiclass_hinge, ranking_hinge, svm_loss
+from .layers import (LinearCache, embedding_backward, linear_backward, linear_forward,
+                     matmul_backward, xavier_init)
 
-__all__ = ["__version__", "multiclass_hinge", "show_config", "svm_loss"]
+__all__ = ["LinearCache", "__version__", "embedding_backward", "linear_backward",
+           "linear_forward", "matmul_backward", "multiclass_hinge", "ranking_hinge",
+           "show_config", "svm_loss", "xavier_init"]

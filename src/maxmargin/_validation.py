@@ -42,7 +42,8 @@ def describe(a):
 # --- arrays -----------------------------------------------------------------
 
 def float_array(a, func, name, ndim):
-    """`a` as a native-endian float32/float64 array of `ndim` dims.
+    """`a` as a native-endian float32/float64 array of `ndim` dims (an int, or
+    a tuple of the numbers of dims allowed).
 
     A non-native byte order is converted (a copy: neither BLAS nor a typed
     memoryview reads it). Memory layout is the business of `blas_operand`,
@@ -50,17 +51,25 @@ def float_array(a, func, name, ndim):
     """
     if type(a) is not np.ndarray:
         if a is None or isinstance(a, (str, bytes)):
-            fail(func, name, f"a {ndim}-D float32 or float64 array", describe(a), TypeError)
+            fail(func, name, f"a {_dims(ndim)} float32 or float64 array", describe(a),
+                 TypeError)
         a = np.asarray(a)
     dtype = a.dtype
     if dtype is not _FLOAT_DTYPES[0] and dtype is not _FLOAT_DTYPES[1]:
         if dtype.kind != "f" or dtype.itemsize not in (4, 8):
-            fail(func, name, f"a {ndim}-D float32 or float64 array",
+            fail(func, name, f"a {_dims(ndim)} float32 or float64 array",
                  describe(a), TypeError)
         a = a.astype(dtype.newbyteorder("="))  # same precision, native order
-    if a.ndim != ndim:
-        fail(func, name, f"a {ndim}-D float32 or float64 array", describe(a))
+    if a.ndim != ndim and (type(ndim) is int or a.ndim not in ndim):
+        fail(func, name, f"a {_dims(ndim)} float32 or float64 array", describe(a))
     return a
+
+
+def _dims(ndim):
+    """ "2-D", or "1-D or 2-D" for a tuple of allowed numbers of dims."""
+    if type(ndim) is int:
+        return f"{ndim}-D"
+    return " or ".join(f"{n}-D" for n in ndim)
 
 
 def same_dtype(func, reference_name, reference, name, a):
@@ -117,24 +126,25 @@ def contiguous(a):
     return a.copy()
 
 
-def blas_dims(func, n_samples, n_features, n_classes):
-    """N, D and C each fit the BLAS routines' 32-bit int."""
-    if n_samples <= BLAS_INT_MAX and n_features <= BLAS_INT_MAX and n_classes <= BLAS_INT_MAX:
-        return
-    for name, value in (("N", n_samples), ("D", n_features), ("C", n_classes)):
+def blas_dims(func, **dims):
+    """Every named dimension (e.g. ``N=..., D=...``) fits BLAS's 32-bit int."""
+    for name, value in dims.items():
         if value > BLAS_INT_MAX:
             raise ValueError(
                 f"{func}: {name} = {value} exceeds the BLAS int limit "
                 f"{BLAS_INT_MAX}; split the problem into smaller blocks")
 
 
-def labels(y, n_samples, n_classes, func, name="y"):
-    """Labels as a C-contiguous intp array of shape (n_samples,).
+def labels(y, n_samples, n_classes, func, name="y", what="labels",
+           range_what="class indices"):
+    """Labels (or any integer indices) as a C-contiguous intp array of shape
+    (n_samples,), for values meant to lie in [0, n_classes).
 
     Any integer dtype is accepted (bool, float, object: TypeError). The range
-    [0, n_classes) is checked here only where a cast could hide a bad value
-    (unsigned labels beyond intp); otherwise the kernel checks it while it
-    reads the labels, and `label_error` words its report.
+    is checked here only where a cast could hide a bad value (unsigned values
+    beyond intp); otherwise the kernel checks it while it reads them, and
+    `label_error` words its report. `what` and `range_what` name the values in
+    messages ("labels", "class indices"; "indices", "row indices of dL_out").
     """
     if type(y) is np.ndarray and y.dtype is _INTP and y.ndim == 1:
         if y.shape[0] == n_samples and y.flags.c_contiguous:
@@ -147,7 +157,7 @@ def labels(y, n_samples, n_classes, func, name="y"):
             y = y.astype(_INTP)  # `[]` has no dtype of its own: no labels
     dtype = y.dtype
     if dtype.kind not in "iu":
-        fail(func, name, "a 1-D array of integer labels", describe(y), TypeError)
+        fail(func, name, f"a 1-D array of integer {what}", describe(y), TypeError)
     if y.ndim != 1 or y.shape[0] != n_samples:
         fail(func, name, f"a 1-D array of shape ({n_samples},)", describe(y))
     if n_samples and dtype.kind == "u" and dtype.itemsize >= _INTP.itemsize:
@@ -155,14 +165,15 @@ def labels(y, n_samples, n_classes, func, name="y"):
         # them first, in the original dtype.
         too_big = np.flatnonzero(y >= n_classes)
         if too_big.size:
-            label_error(func, name, y, too_big[0], n_classes)
+            label_error(func, name, y, too_big[0], n_classes, range_what)
     return np.ascontiguousarray(y, dtype=_INTP)
 
 
-def label_error(func, name, y, index, n_classes):
-    """Raise the ValueError for label `index` (from `_hinge.LabelError`)."""
+def label_error(func, name, y, index, n_classes, range_what="class indices"):
+    """Raise the ValueError for the out-of-range value at position `index`
+    (reported by a kernel, e.g. `_hinge.LabelError`)."""
     raise ValueError(
-        f"{func}: {name} must hold class indices in [0, {n_classes}); "
+        f"{func}: {name} must hold {range_what} in [0, {n_classes}); "
         f"got {name}[{index}] = {y[index]}")
 
 
@@ -225,6 +236,17 @@ def non_negative(value, func, name):
         value = float(value)
     if not 0.0 <= value < _INF:
         fail(func, name, "a finite number >= 0", repr(value))
+    return value
+
+
+def positive_int(value, func, name):
+    """An integer >= 1 (a NumPy integer too), as a Python int."""
+    if type(value) is not int:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            fail(func, name, "a positive integer", describe(value), TypeError)
+        value = int(value)
+    if value < 1:
+        fail(func, name, "a positive integer", repr(value))
     return value
 
 

@@ -1,7 +1,7 @@
 """The mathematics of maxmargin in plain NumPy: the oracle for every kernel.
 
-Two versions of each function, with the same signature and results as the
-public kernel (minus ``out=``, ``accumulate`` and ``n_threads``):
+Two versions of each loss, with the same signature and results as the public
+kernel (minus ``out=``, ``accumulate`` and ``n_threads``):
 
 * ``*_naive`` follows the formula line by line with Python loops: slow,
   meant to be read next to the docstrings and the CS231n notes.
@@ -13,6 +13,11 @@ margins ``(s_ij - s_iy) + delta`` in the data's dtype; ``max(0, m)^p``, sums,
 weights and reductions in float64; gradient coefficients in float64, rounded
 once to the data's dtype. The subgradient at a margin of exactly 0 is 0, and a
 NaN margin has a NaN loss and a NaN slope.
+
+The layers (`linear_forward`, `linear_backward`, `matmul_backward`,
+`embedding_backward`) are matrix products and scatters, stated once, in
+vectorized NumPy: activations in float64 rounded once to the data's dtype,
+their derivatives from Y in the data's dtype, bias gradients summed in float64.
 
 Arguments are assumed valid: these functions do not check their input.
 """
@@ -199,3 +204,113 @@ def svm_loss_naive(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_wat
     if b is None:
         return loss, dW
     return loss, dW, db.astype(W.dtype)
+
+
+# --- max-margin ranking (CS224d) -------------------------------------------------
+
+def ranking_hinge_naive(s, s_c, *, delta=1.0, p=1, sample_weight=None, reduction="mean"):
+    """Loop version of `maxmargin.ranking_hinge`; returns (loss, ds, ds_c)."""
+    s = np.asarray(s)
+    s_c = np.asarray(s_c)
+    N = s.shape[0]
+    corrupt = s_c.reshape(N, -1) if N else s_c.reshape(0, 0)
+    dt = s.dtype.type
+    w = _sample_weights(None, N, sample_weight, None)
+    denom = _denominator(reduction, N)
+    J = np.zeros(N)
+    ds = np.zeros(N)
+    ds_c = np.zeros(corrupt.shape)
+    for i in range(N):
+        coef = w[i] / denom
+        slope_sum = 0.0
+        for k in range(corrupt.shape[1]):
+            # J_i = sum_k max(0, delta + s_c[i, k] - s_i)^p; an add gate per pair
+            m = float(corrupt[i, k] - s[i] + dt(delta))  # margin in the data's dtype
+            J[i] += _term(m, p)
+            ds_c[i, k] = coef * _slope(m, p)
+            slope_sum += _slope(m, p)
+        ds[i] = -coef * slope_sum
+    return (_reduce(w * J, reduction, s.dtype), ds.astype(s.dtype),
+            ds_c.reshape(s_c.shape).astype(s.dtype))
+
+
+def ranking_hinge(s, s_c, *, delta=1.0, p=1, sample_weight=None, reduction="mean"):
+    """Vectorized version of `maxmargin.ranking_hinge`; returns (loss, ds, ds_c)."""
+    s = np.asarray(s)
+    s_c = np.asarray(s_c)
+    corrupt = s_c[:, None] if s_c.ndim == 1 else s_c
+    N = s.shape[0]
+    w = _sample_weights(None, N, sample_weight, None)
+    coef = w / _denominator(reduction, N)
+    margins = (corrupt - s[:, None] + s.dtype.type(delta)).astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        terms = np.where(margins <= 0, 0.0, margins ** p)
+        slopes = np.where(margins <= 0, 0.0,
+                          2.0 * margins if p == 2 else np.where(margins > 0, 1.0, margins))
+    ds_c = (coef[:, None] * slopes).astype(s.dtype)
+    ds = (-coef * slopes.sum(axis=1)).astype(s.dtype)
+    return _reduce(w * terms.sum(axis=1), reduction, s.dtype), ds, ds_c.reshape(s_c.shape)
+
+
+# --- layers ------------------------------------------------------------------------
+
+def _activate(Z, activation):
+    """f(Z): relu in the dtype (NaN stays NaN); tanh and sigmoid in float64,
+    rounded once to Z's dtype."""
+    if activation is None:
+        return Z
+    if activation == "relu":
+        return np.where(0 > Z, Z.dtype.type(0), Z)
+    Z64 = Z.astype(np.float64)
+    if activation == "tanh":
+        return np.tanh(Z64).astype(Z.dtype)
+    with np.errstate(over="ignore"):  # exp(-z) = inf for very negative z: f = 0
+        return (1.0 / (1.0 + np.exp(-Z64))).astype(Z.dtype)
+
+
+def _activation_gradient(dY, Y, activation):
+    """dZ = dY * f'(Z), with f' taken from Y in the data's dtype."""
+    if activation is None:
+        return dY
+    one = Y.dtype.type(1)
+    if activation == "relu":
+        # 0 at and below the kink; a NaN Y passes its NaN on.
+        return np.where(Y > 0, dY, np.where(np.isnan(Y), Y, Y.dtype.type(0)))
+    if activation == "tanh":
+        return dY * (one - Y * Y)
+    return dY * (Y * (one - Y))  # sigmoid
+
+
+def linear_forward(X, W, b=None, *, activation=None):
+    """Y = f(X W + b); returns (Y, cache) with cache = (X, W, Y, activation,
+    has_bias), the fields of `maxmargin.LinearCache`."""
+    X = np.asarray(X)
+    W = np.asarray(W)
+    Z = X @ W
+    if b is not None:
+        Z = Z + np.asarray(b)
+    Y = np.ascontiguousarray(_activate(Z, activation))
+    return Y, (X, W, Y, activation, b is not None)
+
+
+def linear_backward(dY, cache, *, need_dX=True):
+    """dZ = dY * f'(Z); returns (dX = dZ W^T or None, dW = X^T dZ,
+    db = sum_i dZ_i in float64 or None)."""
+    X, W, Y, activation, has_bias = cache
+    dZ = _activation_gradient(np.asarray(dY), Y, activation)
+    dX, dW = matmul_backward(dZ, X, W, need_dX=need_dX)
+    db = dZ.sum(axis=0, dtype=np.float64).astype(dZ.dtype) if has_bias else None
+    return dX, dW, db
+
+
+def matmul_backward(dY, X, W, *, need_dX=True):
+    """Y = X W: returns (dX = dY W^T or None, dW = X^T dY)."""
+    dY = np.asarray(dY)
+    dX = np.ascontiguousarray(dY @ np.asarray(W).T) if need_dX else None
+    return dX, np.ascontiguousarray(np.asarray(X).T @ dY)
+
+
+def embedding_backward(dX, indices, dL_out):
+    """dL_out[indices[m]] += dX[m] in order of m; returns dL_out."""
+    np.add.at(dL_out, np.asarray(indices), np.asarray(dX))
+    return dL_out

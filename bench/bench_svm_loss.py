@@ -17,8 +17,6 @@ Roles in each group (pytest-benchmark group "svm_loss <dtype> (N, D, C)=..."):
   on NumPy's own OpenBLAS, a different library from SciPy's.
 """
 
-import time
-
 import numpy as np
 import pytest
 
@@ -68,20 +66,6 @@ CASES = [pytest.param(dtype, shape, role, id="{}-{}-{}".format(
 
 
 @pytest.mark.parametrize("dtype,shape,role", CASES)
-def test_svm_loss(benchmark, dtype, shape, role):
-    func = call_for(role, shape, dtype)
-    benchmark.group = f"svm_loss {np.dtype(dtype).name} (N, D, C)={shape}"
-    benchmark.extra_info["role"] = role
-    # Warm up for 0.3 s: caches, page mappings, and past the ~0.1 s that the
-    # *other* BLAS library's idle threads keep spinning after its last call.
-    end = time.perf_counter() + 0.3
-    calls = 0
-    while time.perf_counter() < end or calls < 3:
-        func()
-        calls += 1
-    per_call = 0.3 / calls
-    # Rounds of at least ~2 ms (timer overhead negligible even at 2 us a call),
-    # about 1 s in all.
-    iterations = max(1, int(2e-3 / per_call))
-    rounds = max(7, min(200, int(1.0 / (per_call * iterations))))
-    benchmark.pedantic(func, rounds=rounds, iterations=iterations, warmup_rounds=0)
+def test_svm_loss(measure, dtype, shape, role):
+    measure(f"svm_loss {np.dtype(dtype).name} (N, D, C)={shape}", role,
+            call_for(role, shape, dtype))

@@ -44,8 +44,14 @@ _THREADS_AND_LAYOUT = """
       flags); other strides are copied. Read-only arrays work.
     * float32 stays float32; db sums in float64 and is rounded once.
     * The matrix products run on the BLAS library's own threads;
-      ``n_threads`` splits maxmargin's elementwise pass. Results are
-      identical, bit for bit, for every ``n_threads``.
+      ``n_threads`` splits maxmargin's elementwise pass. None runs that pass
+      serially: right after a multithreaded GEMM, OpenBLAS's worker threads
+      keep spinning on the cores for ~0.1 s (``OPENBLAS_THREAD_TIMEOUT``), so
+      on a small machine a thread team next to a GEMM waits for them or
+      starves the next GEMM (linear_backward at (4096, 1024, 1024), float32,
+      tanh: 1.01x its floor serial, 1.22x with 2 threads; bench/RESULTS.md).
+      Ask for threads when BLAS runs single-threaded. Results are identical,
+      bit for bit, for every ``n_threads``.
 """
 
 
@@ -82,6 +88,12 @@ class LinearCache(NamedTuple):
                 f"has_bias={self.has_bias})")
 
 
+def _pass_threads(n_threads, func):
+    """Threads for an elementwise pass beside a GEMM: serial unless asked
+    (see the notes of `linear_backward`)."""
+    return 1 if n_threads is None else check.n_threads(n_threads, func)
+
+
 def _layer_operands(func, X, W):
     """X (N, D_in) and W (D_in, D_out) of one float dtype, served to BLAS."""
     X = check.float_array(X, func, "X", 2)
@@ -113,7 +125,8 @@ def linear_forward(X, W, b=None, *, activation=None, out=None, n_threads=None):
     out : ndarray of shape (N, D_out), optional
         C-contiguous buffer of X's dtype for Y; must not overlap X, W or b.
     n_threads : int, optional
-        Threads for the bias-and-activation pass; None uses all usable cores.
+        Threads for the bias-and-activation pass; None runs it serially (see
+        the notes below).
 
     Returns
     -------
@@ -132,7 +145,7 @@ def linear_forward(X, W, b=None, *, activation=None, out=None, n_threads=None):
             check.fail(func, "b", f"of shape ({n_out},) (W's columns)", f"shape {b.shape}")
         b = check.contiguous(b)
     activation = check.choice(activation, ACTIVATIONS, func, "activation")
-    threads = check.n_threads(n_threads, func)
+    threads = _pass_threads(n_threads, func)
     if out is None:
         Y = np.empty((n_samples, n_out), dtype=dtype)
     else:
@@ -170,7 +183,7 @@ def _backward(func, dY, X, W, Y, activation, has_bias, need_dX, dX_out, dW_out,
     dY = check.blas_operand(dY)
     need_dX = check.flag(need_dX, func, "need_dX")
     accumulate = check.flag(accumulate, func, "accumulate")
-    threads = check.n_threads(n_threads, func)
+    threads = _pass_threads(n_threads, func)
 
     inputs = (("dY", dY), ("X", X), ("W", W), ("Y", Y))
     dW = _gradient_buffer(func, "dW_out", dW_out, W.shape, dtype, accumulate, inputs)
@@ -225,7 +238,8 @@ def linear_backward(dY, cache, *, need_dX=True, dX_out=None, dW_out=None, db_out
         then required) instead of overwriting them, with beta = 1 in the
         GEMMs and no temporary: gradients add up where a variable forks.
     n_threads : int, optional
-        Threads for the pass that forms dZ and db; None uses all usable cores.
+        Threads for the pass that forms dZ and db; None runs it serially (see
+        the notes below).
 
     Returns
     -------

@@ -304,13 +304,13 @@ cdef double ranking_rows(
         const floating* s, Py_ssize_t s_stride, const floating* s_c,
         Py_ssize_t c_row_stride, Py_ssize_t c_col_stride, Py_ssize_t n_corrupt,
         floating delta, int p, const double* sample_weight, double denom,
-        floating* ds, floating* ds_c, floating* row_loss, bint accumulate,
+        floating* ds, floating* ds_c, floating* row_loss, bint add_ds, bint add_ds_c,
         Py_ssize_t begin, Py_ssize_t end, double* terms, double* slopes) noexcept nogil:
     """Rows [begin, end) of the ranking hinge J_i = sum_k max(0, m_ik)^p with
     m_ik = (s_c[i, k] - s_i) + delta, using scratch `terms` and `slopes` of
     (end - begin) * K doubles.
 
-    ds (N,) and ds_c (N, K), C-contiguous, get (or with `accumulate` gain)
+    ds (N,) and ds_c (N, K), C-contiguous, get (or with add_ds/add_ds_c gain)
     coef * dJ_i/ds_i and coef * dJ_i/ds_c[i, k], coef = w_i / denom: an add
     gate, so every violated pair pushes s_i down and s_c[i, k] up by its own
     slope. row_loss (if not NULL) gets w_i J_i in the dtype. Returns the sum
@@ -346,9 +346,9 @@ cdef double ranking_rows(
             loss += t[k]
             slope_sum += sl[k]
             grad = <floating>(coef * sl[k])
-            g[k] = g[k] + grad if accumulate else grad
+            g[k] = g[k] + grad if add_ds_c else grad
         grad = <floating>(-coef * slope_sum)
-        ds[i] = ds[i] + grad if accumulate else grad
+        ds[i] = ds[i] + grad if add_ds else grad
         if row_loss != NULL:
             row_loss[i] = <floating>(weight * loss)
         total += weight * loss
@@ -454,14 +454,15 @@ def svm_loss_kernel(
         const floating[::1] b, double reg, double delta, int p,
         bint crammer_singer, const double[::1] sample_weight,
         const double[::1] class_weight, double denom,
-        floating[:, ::1] dW, floating[::1] db, bint accumulate, int n_threads):
+        floating[:, ::1] dW, floating[::1] db, bint add_dW, bint add_db, int n_threads):
     """CS231n's fused SVM loss from features; returns the loss.
 
     For each block of rows: S = X_b W + b by one GEMM into a scratch block,
     the margin pass turns S into G = dL/dS in place, and dW += X_b^T G by one
     more GEMM while X_b is still in cache (a single block unless C is small
-    and X large, see BLOCK_BYTES). dW starts from 2 reg W (and its old value when
-    accumulating); db (+)= column sums of G accumulated in float64. W and X
+    and X large, see BLOCK_BYTES). dW starts from 2 reg W (plus its old value
+    with add_dW); db gets (with add_db: gains) the column sums of G,
+    accumulated in float64. W and X
     may have any BLAS-servable strides; dW and db are C-contiguous.
     """
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
@@ -522,10 +523,10 @@ def svm_loss_kernel(
 
     with nogil:
         # dW starts as 0, 2 reg W, dW or dW + 2 reg W; the GEMMs add to it.
-        beta = 1 if accumulate else 0
+        beta = 1 if add_dW else 0
         if reg != 0 and n_features > 0:
             sum_sq = add_l2_gradient(w_ptr, w_rs, w_cs, n_features, n_classes,
-                                     two_reg, accumulate, dW_ptr)
+                                     two_reg, add_dW, dW_ptr)
             beta = 1
         keep_dW = beta == 1
         if col_sum != NULL:
@@ -579,7 +580,7 @@ def svm_loss_kernel(
 
         if db_ptr != NULL:
             for j in range(n_classes):
-                if accumulate:
+                if add_db:
                     db_ptr[j] = <floating>(db_ptr[j] + col_sum[j])
                 else:
                     db_ptr[j] = <floating>col_sum[j]
@@ -596,13 +597,13 @@ def svm_loss_kernel(
 def ranking_hinge_kernel(
         const floating[:] s, const floating[:, :] s_c, double delta, int p,
         const double[::1] sample_weight, double denom, floating[::1] ds,
-        floating[:, ::1] ds_c, floating[::1] row_loss, bint accumulate,
+        floating[:, ::1] ds_c, floating[::1] row_loss, bint add_ds, bint add_ds_c,
         int n_threads):
     """CS224d's max-margin ranking loss over N true scores s (N,) and their K
     corrupted scores s_c (N, K), both with any element strides; returns the
     weighted sum of J_i divided by denom.
 
-    Fills (or with `accumulate` adds into) ds (N,) and ds_c (N, K); row_loss
+    Fills (or with add_ds/add_ds_c adds into) ds (N,) and ds_c (N, K); row_loss
     (N,), when given, receives each w_i J_i. Rows are processed in blocks of
     about RANKING_BLOCK_PAIRS pairs (in parallel when the pass is large),
     each block's loss summed in row order and the block sums pairwise:
@@ -644,7 +645,7 @@ def ranking_hinge_kernel(
             for blk in prange(n_blocks, schedule="static", num_threads=team):
                 block_loss[blk] = ranking_rows(
                     &s[0], s_stride, c_ptr, c_rs, c_cs, n_corrupt, <floating>delta, p,
-                    sw, denom, &ds[0], dc_ptr, loss_ptr, accumulate,
+                    sw, denom, &ds[0], dc_ptr, loss_ptr, add_ds, add_ds_c,
                     blk * block_rows, min(n, (blk + 1) * block_rows),
                     scratch + 2 * scratch_len * threadid(),
                     scratch + 2 * scratch_len * threadid() + scratch_len)
@@ -652,7 +653,7 @@ def ranking_hinge_kernel(
             for blk in range(n_blocks):
                 block_loss[blk] = ranking_rows(
                     &s[0], s_stride, c_ptr, c_rs, c_cs, n_corrupt, <floating>delta, p,
-                    sw, denom, &ds[0], dc_ptr, loss_ptr, accumulate,
+                    sw, denom, &ds[0], dc_ptr, loss_ptr, add_ds, add_ds_c,
                     blk * block_rows, min(n, (blk + 1) * block_rows),
                     scratch, scratch + scratch_len)
         total = pairwise_sum(block_loss, n_blocks)

@@ -209,14 +209,16 @@ def linear_forward_kernel(const floating[:, :] X, const floating[:, :] W,
 def linear_backward_kernel(const floating[:, :] dY, const floating[:, :] X,
                            const floating[:, :] W, const floating[:, ::1] Y,
                            int activation, floating[:, ::1] dX, floating[:, ::1] dW,
-                           floating[::1] db, bint accumulate, int n_threads):
+                           floating[::1] db, bint add_dX, bint add_dW, bint add_db,
+                           int n_threads):
     """Backward pass of Y = f(X W + b).
 
     dZ = dY * f'(Y) (dY itself for the identity), db (+)= sum_i dZ_i in
     float64, dW (+)= X^T dZ, and dX (+)= dZ W^T when dX is not None.
     dY (N, D_out), X (N, D_in) and W (D_in, D_out) have BLAS-servable strides;
     Y (only read for an activation), dX, dW and db are C-contiguous.
-    `accumulate` adds into dX, dW and db (beta = 1), with no temporary.
+    add_dX, add_dW and add_db add into that output (beta = 1 in its GEMM)
+    instead of overwriting it, with no temporary.
     """
     cdef Py_ssize_t n = dY.shape[0], d_out = dY.shape[1], d_in = X.shape[1]
     cdef Py_ssize_t item = sizeof(floating)
@@ -231,7 +233,6 @@ def linear_backward_kernel(const floating[:, :] dY, const floating[:, :] X,
     cdef const floating* dZ = dY_ptr
     cdef floating* scratch = NULL
     cdef double* col_sum = NULL
-    cdef floating beta = 1 if accumulate else 0
     cdef Py_ssize_t j
     cdef bint need_dX = dX is not None
 
@@ -258,13 +259,15 @@ def linear_backward_kernel(const floating[:, :] dY, const floating[:, :] X,
         elif col_sum != NULL and n > 0:
             column_sums(dY_ptr, dz_rs, dz_cs, n, d_out, col_sum)
         # dW (D_in, D_out) = X^T dZ: X^T is X read with its strides swapped.
-        gemm(d_in, d_out, n, 1, x_ptr, x_cs, x_rs, dZ, dz_rs, dz_cs, beta, dW_ptr, d_out)
+        gemm(d_in, d_out, n, 1, x_ptr, x_cs, x_rs, dZ, dz_rs, dz_cs, 1 if add_dW else 0,
+             dW_ptr, d_out)
         # dX (N, D_in) = dZ W^T.
         if need_dX:
-            gemm(n, d_in, d_out, 1, dZ, dz_rs, dz_cs, w_ptr, w_cs, w_rs, beta, dX_ptr, d_in)
+            gemm(n, d_in, d_out, 1, dZ, dz_rs, dz_cs, w_ptr, w_cs, w_rs, 1 if add_dX else 0,
+                 dX_ptr, d_in)
         if col_sum != NULL:
             for j in range(d_out):
-                db[j] = <floating>(db[j] + col_sum[j]) if accumulate else <floating>col_sum[j]
+                db[j] = <floating>(db[j] + col_sum[j]) if add_db else <floating>col_sum[j]
 
     free(scratch)
     free(col_sum)

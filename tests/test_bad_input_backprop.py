@@ -98,11 +98,7 @@ BACKWARD_CASES = [
     (dict(need_dX=False, dX_out=np.zeros((N, D_IN))), ValueError, ["dX_out", "need_dX=False"]),
     (dict(need_dX="no"), TypeError, ["need_dX"]),
     (dict(accumulate=1), TypeError, ["accumulate"]),
-    (dict(accumulate=True), ValueError, ["dW_out", "accumulate=True"]),
-    (dict(accumulate=True, dW_out=np.zeros((D_IN, D_OUT))), ValueError,
-     ["dX_out", "accumulate=True"]),
-    (dict(accumulate=True, dW_out=np.zeros((D_IN, D_OUT)), dX_out=np.zeros((N, D_IN))),
-     ValueError, ["db_out", "accumulate=True"]),
+    (dict(accumulate=True), ValueError, ["accumulate", "no out buffer"]),
     (dict(n_threads=-1), ValueError, ["n_threads"]),
 ]
 
@@ -147,7 +143,7 @@ MATMUL_CASES = [
     (dict(X=np.ones((N, D_IN), np.float32)), TypeError, ["W", "mixed"]),
     (dict(dY=np.ones((N, D_OUT), np.float32)), TypeError, ["dY", "mixed"]),
     (dict(dX_out=np.ones((N, D_IN), np.float32)), TypeError, ["dX_out"]),
-    (dict(accumulate=True), ValueError, ["dW_out", "accumulate=True"]),
+    (dict(accumulate=True), ValueError, ["accumulate", "no out buffer"]),
     (dict(need_dX=None), TypeError, ["need_dX"]),
     (dict(n_threads=1.5), TypeError, ["n_threads"]),
 ]
@@ -197,8 +193,7 @@ RANKING_CASES = [
     (dict(ds_out=np.zeros(N, np.float32)), TypeError, ["ds_out", "float64"]),
     (dict(ds_c_out=np.zeros((N, K + 1))), ValueError, ["ds_c_out", f"({N}, {K})"]),
     (dict(ds_c_out=np.zeros((K, N)).T), ValueError, ["ds_c_out", "C-contiguous"]),
-    (dict(accumulate=True), ValueError, ["ds_out", "accumulate=True"]),
-    (dict(accumulate=True, ds_out=np.zeros(N)), ValueError, ["ds_c_out", "accumulate=True"]),
+    (dict(accumulate=True), ValueError, ["accumulate", "no out buffer"]),
     (dict(accumulate="no"), TypeError, ["accumulate"]),
     (dict(n_threads=0), ValueError, ["n_threads"]),
 ]

@@ -140,6 +140,13 @@ def test_accumulate_adds_the_gradients_of_a_fork(dtype, activation):
         assert got[1] is dW and got[2] is db
     assert_close(dW, separate[0][1] + separate[1][1], dtype, scale=8)
     assert_close(db, separate[0][2] + separate[1][2], dtype, scale=8)
+    # Only the buffers given accumulate: each branch's dX comes back fresh.
+    dY, cache = branches[1]
+    dX_fresh, _, db_fresh = maxmargin.linear_backward(dY, cache, dW_out=dW, accumulate=True)
+    want = maxmargin.linear_backward(dY, cache)
+    np.testing.assert_array_equal(dX_fresh, want[0])
+    np.testing.assert_array_equal(db_fresh, want[2])
+    assert_close(dW, separate[0][1] + 2 * separate[1][1], dtype, scale=8)
     # dX accumulates too, and matmul_backward likewise.
     dY, cache = branches[0]
     dX = np.ones_like(cache.X)

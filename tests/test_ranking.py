@@ -117,6 +117,10 @@ def test_accumulate_adds_into_the_buffers(dtype, rng):
     assert loss == maxmargin.ranking_hinge(s, s_c, p=2)[0]
     np.testing.assert_array_equal(ds_buf, ds + dtype(1))
     np.testing.assert_array_equal(dsc_buf, ds_c + dtype(1))
+    # Only the buffers given accumulate; ds_c without one comes back fresh.
+    _, _, fresh = maxmargin.ranking_hinge(s, s_c, p=2, ds_out=ds_buf, accumulate=True)
+    np.testing.assert_array_equal(ds_buf, (ds + dtype(1)) + ds)
+    np.testing.assert_array_equal(fresh, ds_c)
     # Without accumulate the buffers are overwritten.
     maxmargin.ranking_hinge(s, s_c, p=2, ds_out=ds_buf, ds_c_out=dsc_buf)
     np.testing.assert_array_equal(ds_buf, ds)

@@ -109,6 +109,11 @@ def test_accumulate_adds_into_buffers(dtype, rng):
         assert dW_ret is dW and db_ret is db
     assert_close(dW, dW1 + dW2, dtype)
     assert_close(db, db1 + db2, dtype)
+    # Only the buffers given accumulate; db without one comes back fresh.
+    _, dW_ret, db_fresh = maxmargin.svm_loss(W, X2, y2, b=b, reg=0.5, dW_out=dW,
+                                             accumulate=True)
+    assert_close(dW, dW1 + dW2 + dW2, dtype)
+    np.testing.assert_array_equal(db_fresh, db2)
     # Without accumulate the buffers are overwritten.
     dW_again = np.full_like(W, 123)
     _, out = maxmargin.svm_loss(W, X1, y1, dW_out=dW_again)

@@ -183,9 +183,10 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
     db_out : ndarray of shape (C,), optional
         Buffer for db (only with b); must not overlap W, X, b or dW_out.
     accumulate : bool, default False
-        Add the gradients into `dW_out` (and `db_out`) instead of overwriting
-        them, with no temporary: gradients add up where a variable forks.
-        Requires the buffers. The returned loss is this call's alone.
+        Add the gradients into the buffers given (`dW_out`, `db_out`) instead
+        of overwriting them, with no temporary: gradients add up where a
+        variable forks. A gradient without a buffer comes back fresh. The
+        returned loss is this call's alone.
     n_threads : int, optional
         Threads for the margin pass between the two GEMMs; the GEMMs use the
         BLAS library's own threads. None runs the pass serially: right after
@@ -232,9 +233,12 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
     threads = 1 if n_threads is None else check.n_threads(n_threads, func)
 
     dtype = W.dtype
+    if b is None and db_out is not None:
+        check.fail(func, "db_out", "None when no bias b is given", check.describe(db_out))
+    if accumulate and dW_out is None and db_out is None:
+        check.fail(func, "accumulate", "False when no out buffer is given (nothing to "
+                   "add into)", "True")
     if dW_out is None:
-        if accumulate:
-            check.fail(func, "dW_out", "an array to add into when accumulate=True", "None")
         dW = np.empty((n_features, n_classes), dtype=dtype)
     else:
         # The kernel reads W and X after it has started writing dW (the
@@ -243,22 +247,20 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
                           (("W", W), ("X", X), ("sample_weight", sample_weight),
                            ("class_weight", class_weight)))
     db = None
-    if b is None:
-        if db_out is not None:
-            check.fail(func, "db_out", "None when no bias b is given", check.describe(db_out))
-    elif db_out is None:
-        if accumulate:
-            check.fail(func, "db_out", "an array to add into when accumulate=True", "None")
-        db = np.empty(n_classes, dtype=dtype)
-    else:
-        db = check.output(db_out, (n_classes,), dtype, func, "db_out",
-                          (("W", W), ("X", X), ("b", b), ("dW_out", dW),
-                           ("sample_weight", sample_weight), ("class_weight", class_weight)))
+    if b is not None:
+        if db_out is None:
+            db = np.empty(n_classes, dtype=dtype)
+        else:
+            db = check.output(db_out, (n_classes,), dtype, func, "db_out",
+                              (("W", W), ("X", X), ("b", b), ("dW_out", dW),
+                               ("sample_weight", sample_weight),
+                               ("class_weight", class_weight)))
 
     try:
         loss = _SVM_LOSS[dtype](
             W, X, y, b, reg, delta, p, kind == "crammer_singer", sample_weight,
-            class_weight, _denominator(reduction, n_samples), dW, db, accumulate, threads)
+            class_weight, _denominator(reduction, n_samples), dW, db,
+            accumulate and dW_out is not None, accumulate and db_out is not None, threads)
     except _hinge.LabelError as bad:
         check.label_error(func, "y", y, bad.index, n_classes)
     if b is None:
@@ -302,8 +304,9 @@ def ranking_hinge(s, s_c, *, delta=1.0, p=1, sample_weight=None, reduction="mean
     ds_c_out : ndarray of s_c's shape, optional
         C-contiguous buffer of s's dtype for ds_c.
     accumulate : bool, default False
-        Add the gradients into `ds_out` and `ds_c_out` (both required) instead
-        of overwriting them. The returned loss is this call's alone.
+        Add the gradients into the buffers given (`ds_out`, `ds_c_out`)
+        instead of overwriting them; a gradient without a buffer comes back
+        fresh. The returned loss is this call's alone.
     n_threads : int, optional
         Threads for the pass; None uses all usable cores. Results are
         identical for every value.
@@ -334,16 +337,15 @@ def ranking_hinge(s, s_c, *, delta=1.0, p=1, sample_weight=None, reduction="mean
     threads = check.n_threads(n_threads, func)
 
     dtype = s.dtype
+    if accumulate and ds_out is None and ds_c_out is None:
+        check.fail(func, "accumulate", "False when no out buffer is given (nothing to "
+                   "add into)", "True")
     inputs = (("s", s), ("s_c", s_c), ("sample_weight", sample_weight))
     if ds_out is None:
-        if accumulate:
-            check.fail(func, "ds_out", "an array to add into when accumulate=True", "None")
         ds = np.empty(n_samples, dtype=dtype)
     else:
         ds = check.output(ds_out, (n_samples,), dtype, func, "ds_out", inputs)
     if ds_c_out is None:
-        if accumulate:
-            check.fail(func, "ds_c_out", "an array to add into when accumulate=True", "None")
         ds_c = np.empty(s_c.shape, dtype=dtype)
     else:
         ds_c = check.output(ds_c_out, s_c.shape, dtype, func, "ds_c_out",
@@ -355,7 +357,8 @@ def ranking_hinge(s, s_c, *, delta=1.0, p=1, sample_weight=None, reduction="mean
     total = _RANKING_HINGE[dtype](
         s, s_c[:, None] if one_per_row else s_c, delta, p, sample_weight,
         _denominator(reduction, n_samples), ds, ds_c[:, None] if one_per_row else ds_c,
-        row_loss, accumulate, threads)
+        row_loss, accumulate and ds_out is not None, accumulate and ds_c_out is not None,
+        threads)
     if reduction == "none":
         return row_loss, ds, ds_c
     return total, ds, ds_c

@@ -158,11 +158,9 @@ def linear_forward(X, W, b=None, *, activation=None, out=None, n_threads=None):
 linear_forward.__doc__ += _THREADS_AND_LAYOUT
 
 
-def _gradient_buffer(func, name, out, shape, dtype, accumulate, inputs):
+def _gradient_buffer(func, name, out, shape, dtype, inputs):
     """A fresh gradient array, or the caller's checked `out` buffer."""
     if out is None:
-        if accumulate:
-            check.fail(func, name, "an array to add into when accumulate=True", "None")
         return np.empty(shape, dtype=dtype)
     return check.output(out, shape, dtype, func, name, inputs)
 
@@ -184,24 +182,28 @@ def _backward(func, dY, X, W, Y, activation, has_bias, need_dX, dX_out, dW_out,
     need_dX = check.flag(need_dX, func, "need_dX")
     accumulate = check.flag(accumulate, func, "accumulate")
     threads = _pass_threads(n_threads, func)
+    if not need_dX and dX_out is not None:
+        check.fail(func, "dX_out", "None when need_dX=False", check.describe(dX_out))
+    if not has_bias and db_out is not None:
+        check.fail(func, "db_out", "None when the layer has no bias", check.describe(db_out))
+    if accumulate and dX_out is None and dW_out is None and db_out is None:
+        check.fail(func, "accumulate", "False when no out buffer is given (nothing to "
+                   "add into)", "True")
 
     inputs = (("dY", dY), ("X", X), ("W", W), ("Y", Y))
-    dW = _gradient_buffer(func, "dW_out", dW_out, W.shape, dtype, accumulate, inputs)
+    dW = _gradient_buffer(func, "dW_out", dW_out, W.shape, dtype, inputs)
     dX = None
     if need_dX:
-        dX = _gradient_buffer(func, "dX_out", dX_out, X.shape, dtype, accumulate,
+        dX = _gradient_buffer(func, "dX_out", dX_out, X.shape, dtype,
                               inputs + (("dW_out", dW),))
-    elif dX_out is not None:
-        check.fail(func, "dX_out", "None when need_dX=False", check.describe(dX_out))
     db = None
     if has_bias:
-        db = _gradient_buffer(func, "db_out", db_out, (n_out,), dtype, accumulate,
+        db = _gradient_buffer(func, "db_out", db_out, (n_out,), dtype,
                               inputs + (("dW_out", dW), ("dX_out", dX)))
-    elif db_out is not None:
-        check.fail(func, "db_out", "None when the layer has no bias", check.describe(db_out))
 
     _BACKWARD[dtype](dY, X, W, Y, _ACTIVATION_CODE[activation], dX, dW, db,
-                     accumulate, threads)
+                     accumulate and dX_out is not None, accumulate and dW_out is not None,
+                     accumulate and db_out is not None, threads)
     return dX, dW, db
 
 
@@ -234,9 +236,11 @@ def linear_backward(dY, cache, *, need_dX=True, dX_out=None, dW_out=None, db_out
         for the gradients; they must not overlap dY, X, W, Y or each other.
         dW comes back in W's shape, C-contiguous, whatever W's layout.
     accumulate : bool, default False
-        Add the gradients into the buffers (all of those being computed are
-        then required) instead of overwriting them, with beta = 1 in the
-        GEMMs and no temporary: gradients add up where a variable forks.
+        Add the gradients into the buffers given instead of overwriting them,
+        with beta = 1 in the GEMMs and no temporary: gradients add up where a
+        variable forks. Gradients without a buffer come back fresh (a weight
+        shared by two branches accumulates into ``dW_out`` while each
+        branch's dX is its own).
     n_threads : int, optional
         Threads for the pass that forms dZ and db; None runs it serially (see
         the notes below).

@@ -208,7 +208,8 @@ def linear_forward_kernel(const floating[:, :] X, const floating[:, :] W,
 
 def linear_backward_kernel(const floating[:, :] dY, const floating[:, :] X,
                            const floating[:, :] W, const floating[:, ::1] Y,
-                           int activation, floating[:, ::1] dX, floating[:, ::1] dW,
+                           int activation, floating[:, ::1] dZ_scratch,
+                           floating[:, ::1] dX, floating[:, ::1] dW,
                            floating[::1] db, bint add_dX, bint add_dW, bint add_db,
                            int n_threads):
     """Backward pass of Y = f(X W + b).
@@ -216,7 +217,8 @@ def linear_backward_kernel(const floating[:, :] dY, const floating[:, :] X,
     dZ = dY * f'(Y) (dY itself for the identity), db (+)= sum_i dZ_i in
     float64, dW (+)= X^T dZ, and dX (+)= dZ W^T when dX is not None.
     dY (N, D_out), X (N, D_in) and W (D_in, D_out) have BLAS-servable strides;
-    Y (only read for an activation), dX, dW and db are C-contiguous.
+    Y and dZ_scratch (N, D_out) (only used with an activation), dX, dW and db
+    are C-contiguous.
     add_dX, add_dW and add_db add into that output (beta = 1 in its GEMM)
     instead of overwriting it, with no temporary.
     """
@@ -237,13 +239,10 @@ def linear_backward_kernel(const floating[:, :] dY, const floating[:, :] X,
     cdef bint need_dX = dX is not None
 
     if activation != IDENTITY and n > 0 and d_out > 0:
-        scratch = <floating*>malloc(n * d_out * sizeof(floating))
-        if scratch == NULL:
-            raise MemoryError("linear_backward: cannot allocate dZ")
+        scratch = &dZ_scratch[0, 0]
     if db is not None:
         col_sum = <double*>malloc(max(d_out, <Py_ssize_t>1) * sizeof(double))
         if col_sum == NULL:
-            free(scratch)
             raise MemoryError("linear_backward: cannot allocate db's accumulator")
 
     with nogil:
@@ -269,7 +268,6 @@ def linear_backward_kernel(const floating[:, :] dY, const floating[:, :] X,
             for j in range(d_out):
                 db[j] = <floating>(db[j] + col_sum[j]) if add_db else <floating>col_sum[j]
 
-    free(scratch)
     free(col_sum)
 
 

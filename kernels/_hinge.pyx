@@ -72,7 +72,7 @@ cdef Py_ssize_t TRANSPOSED_DW_MIN_ROWS = 128
 # summed in row order into its own slot, then the slots pairwise: one order
 # for every thread count (the block size depends on K only), without an
 # N-long array of row losses to write and re-read.
-cdef Py_ssize_t RANKING_BLOCK_PAIRS = 4096
+cdef Py_ssize_t RANKING_BLOCK_PAIRS = 1024
 
 
 # --- 1. scalar helpers -----------------------------------------------------
@@ -318,7 +318,10 @@ cdef double ranking_rows(
     """
     cdef Py_ssize_t i, k
     cdef floating s_true, grad
-    cdef double weight = 1.0, coef, loss, slope_sum, total = 0.0
+    cdef double weight = 1.0, loss, slope_sum, total = 0.0
+    # Unweighted, every row shares one coefficient: no division per row
+    # (at K = 1 that division was a third of the time).
+    cdef double coef = 1.0 / denom
     cdef const floating* corrupt
     cdef double* t
     cdef double* sl
@@ -339,7 +342,7 @@ cdef double ranking_rows(
         g = ds_c + i * n_corrupt
         if sample_weight != NULL:
             weight = sample_weight[i]
-        coef = weight / denom
+            coef = weight / denom
         loss = 0.0
         slope_sum = 0.0
         for k in range(n_corrupt):

@@ -1,4 +1,4 @@
-"""Multiclass hinge (SVM) loss-and-gradient kernels.
+"""Hinge loss-and-gradient kernels: multiclass (SVM) and max-margin ranking.
 
 Design
 ------
@@ -12,7 +12,10 @@ Design
    `prange` only when the pass is large enough to pay for a thread team. Each
    row's weighted loss goes to its own slot and `pairwise_sum` adds the slots
    in a fixed order, so results are identical for every thread count.
-4. Entry points (`multiclass_hinge_kernel`, `svm_loss_kernel`) are called by
+   The ranking loss (`ranking_rows`) works on blocks of whole rows through
+   flat scratch, so that its selects vectorise (see `ranking_pair_terms`).
+4. Entry points (`multiclass_hinge_kernel`, `svm_loss_kernel`,
+   `ranking_hinge_kernel`) are called by
    `maxmargin.hinge` after it has validated and allocated everything. They
    trust their arguments except the labels' range, which they check first
    (they read the labels anyway) and report as `LabelError`. They release

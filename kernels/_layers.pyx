@@ -195,9 +195,11 @@ def linear_forward_kernel(const floating[:, :] X, const floating[:, :] W,
     strides; Y is C-contiguous and overlaps neither."""
     cdef Py_ssize_t n = X.shape[0], d_in = X.shape[1], d_out = W.shape[1]
     cdef Py_ssize_t item = sizeof(floating)
-    cdef const floating* b_ptr = NULL if b is None else &b[0]
+    cdef const floating* b_ptr = NULL
     if n == 0 or d_out == 0:
         return
+    if b is not None:
+        b_ptr = &b[0]
     cdef const floating* x_ptr = &X[0, 0] if d_in > 0 else NULL
     cdef const floating* w_ptr = &W[0, 0] if d_in > 0 else NULL
     with nogil:

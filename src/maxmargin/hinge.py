@@ -14,25 +14,16 @@ mathematics in NumPy and is what the tests hold these functions to.
 import numpy as np
 
 from . import _hinge
+from ._dispatch import by_dtype
 from . import _validation as check
 
 KINDS = ("weston_watkins", "crammer_singer")
 REDUCTIONS = ("mean", "sum", "none")
 _SUMMED = REDUCTIONS[:2]  # what svm_loss offers
 
-
-def _by_dtype(fused_kernel):
-    """The kernel's float32 and float64 specialisations, keyed by dtype: the
-    caller picks one directly, skipping Cython's run-time fused dispatch
-    (about 0.7 us, a quarter of a small call)."""
-    specialised = fused_kernel.__signatures__
-    return {np.dtype(np.float32): specialised["float"],
-            np.dtype(np.float64): specialised["double"]}
-
-
-_MULTICLASS_HINGE = _by_dtype(_hinge.multiclass_hinge_kernel)
-_SVM_LOSS = _by_dtype(_hinge.svm_loss_kernel)
-_RANKING_HINGE = _by_dtype(_hinge.ranking_hinge_kernel)
+_MULTICLASS_HINGE = by_dtype(_hinge.multiclass_hinge_kernel)
+_SVM_LOSS = by_dtype(_hinge.svm_loss_kernel)
+_RANKING_HINGE = by_dtype(_hinge.ranking_hinge_kernel)
 
 _CONVENTIONS = """
     Conventions

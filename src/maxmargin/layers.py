@@ -19,22 +19,16 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from . import _layers
+from ._dispatch import by_dtype
 from . import _validation as check
 
 # The kernels' activation codes are the positions in this tuple.
 ACTIVATIONS = (None, "relu", "tanh", "sigmoid")
 _ACTIVATION_CODE = {name: code for code, name in enumerate(ACTIVATIONS)}
 
-
-def _by_dtype(fused_kernel):
-    specialised = fused_kernel.__signatures__
-    return {np.dtype(np.float32): specialised["float"],
-            np.dtype(np.float64): specialised["double"]}
-
-
-_FORWARD = _by_dtype(_layers.linear_forward_kernel)
-_BACKWARD = _by_dtype(_layers.linear_backward_kernel)
-_EMBEDDING_BACKWARD = _by_dtype(_layers.embedding_backward_kernel)
+_FORWARD = by_dtype(_layers.linear_forward_kernel)
+_BACKWARD = by_dtype(_layers.linear_backward_kernel)
+_EMBEDDING_BACKWARD = by_dtype(_layers.embedding_backward_kernel)
 
 _THREADS_AND_LAYOUT = """
     Notes

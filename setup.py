@@ -55,6 +55,12 @@ EXTENSIONS = [
     ("maxmargin._runtime", "kernels/_runtime.pyx"),
 ]
 
+# Plain C sources compiled into an extension beside its Cython module: the
+# few-classes SIMD micro-kernels (compiled once per instruction set inside
+# fewclass.c, chosen at run time; see kernels/fewclass.h).
+C_SOURCES = {"maxmargin._hinge": ["kernels/fewclass.c"]}
+C_DEPENDS = ["kernels/fewclass.h", "kernels/fewclass_body.h"]
+
 # The Python layer's hot modules, compiled as they are (plain Python, no
 # Cython syntax): a small call is mostly argument checking, and compiled it
 # costs about half. The .py files ship too and stay the source of truth; a
@@ -141,7 +147,9 @@ def _extensions():
         ("MAXMARGIN_CYTHON_VERSION", '"%s"' % Cython.__version__),
         ("MAXMARGIN_DEBUG_BUILD", "1" if DEBUG else "0"),
     ]
-    extensions = [Extension(name, [source], define_macros=macros)
+    extensions = [Extension(name, [source] + C_SOURCES.get(name, []),
+                            define_macros=macros, include_dirs=["kernels"],
+                            depends=C_DEPENDS)
                   for name, source in EXTENSIONS + COMPILED_PYTHON]
     return cythonize(
         extensions,

@@ -33,8 +33,14 @@ from cython.parallel cimport prange, threadid
 from libc.math cimport INFINITY
 from libc.stdlib cimport malloc, free
 
+from libc.string cimport memset
+from libc.stdint cimport uintptr_t
+
 from _blas cimport gemm
 from _indices cimport first_out_of_range
+from _fewclass cimport (fewclass_kernels, fewclass_active, fewclass_select,
+                        fewclass_compiled_paths, fewclass_cpu_supports,
+                        fewclass_panel_elements, fewclass_scratch_bytes)
 
 # Below this many score entries the margin pass runs serially: starting (and
 # afterwards spinning down) a thread team costs more than the pass itself, and
@@ -67,6 +73,21 @@ cdef Py_ssize_t BLOCKED_MAX_CLASSES = 64
 # pays once the product has enough rows (D = 3073, C = 10: slower at N <= 32,
 # even at 64, 1.1-1.6x faster from 256 up).
 cdef Py_ssize_t TRANSPOSED_DW_MIN_ROWS = 128
+
+
+# svm_loss with at most FEWCLASS_MAX_CLASSES classes takes the single-pass path of `few_class_pass`: each row
+# block of about FEWCLASS_BLOCK_BYTES of X is read from memory once, for its
+# scores and then its share of dW, with the SIMD micro-kernels of
+# fewclass.h; above it, the two-GEMM path (bench/RESULTS.md: crossover).
+cdef Py_ssize_t FEWCLASS_MAX_CLASSES = 32
+cdef Py_ssize_t FEWCLASS_BLOCK_BYTES = 192 * 1024
+# Rows are shared out in chunks, each with its own dW accumulator, added in
+# chunk order at the end: the chunks depend on the shape only, so results
+# are identical for any thread count. A chunk has at least
+# FEWCLASS_CHUNK_MIN_ROWS rows (its accumulator, D x C, costs about what 2
+# rows of work do) and there are at most FEWCLASS_MAX_CHUNKS of them.
+cdef Py_ssize_t FEWCLASS_CHUNK_MIN_ROWS = 64
+cdef Py_ssize_t FEWCLASS_MAX_CHUNKS = 8
 
 
 # ranking_hinge works in blocks of about this many (true, corrupted) pairs,
@@ -405,6 +426,138 @@ cdef double add_l2_gradient(
     return sum_sq + ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
 
 
+cdef inline void* align64(void* p) noexcept nogil:
+    """p rounded up to a multiple of 64 bytes (a cache line)."""
+    return <void*>((<uintptr_t>p + 63) & ~(<uintptr_t>63))
+
+
+cdef int few_class_pass(
+        const floating* X, Py_ssize_t x_rs, Py_ssize_t x_cs, const floating* W, Py_ssize_t w_rs,
+        Py_ssize_t w_cs, const floating* b, Py_ssize_t n_samples,
+        Py_ssize_t n_features, Py_ssize_t n_classes, const Py_ssize_t* y,
+        floating delta, int p, bint crammer_singer, const double* sw,
+        const double* cw, double denom, floating* dW, bint keep_dW,
+        floating* db, bint add_db, double* row_loss, int n_threads) noexcept nogil:
+    """svm_loss's single pass over X for few classes.
+
+    Per row block: S = X_b W (+ b) by the `scores` micro-kernel, the margin
+    pass turns S into G in place, db's float64 column sums gain G's, and the
+    chunk's dW panel gains X_b^T G by the `grad` micro-kernel, while X_b is
+    in cache. Finally dW = (keep_dW ? dW : 0) + the chunks' panels, added in
+    chunk order. row_loss (N,) receives each w_i L_i. Returns 0, or -1 when
+    scratch cannot be allocated (nothing written then but dW's init).
+
+    X's rows are read in place when their elements are adjacent (x_cs = 1);
+    in any other layout each block is first gathered into rows that are, so
+    every layout gives the same result.
+    """
+    cdef const fewclass_kernels* kern = fewclass_active()
+    cdef Py_ssize_t itemsize = sizeof(floating)
+    cdef Py_ssize_t block_rows = max(<Py_ssize_t>2, min(<Py_ssize_t>64,
+        FEWCLASS_BLOCK_BYTES // (n_features * itemsize)))
+    block_rows += block_rows % 2  # whole row pairs for the score tiles
+    # Chunks: whole blocks, at least FEWCLASS_CHUNK_MIN_ROWS rows each.
+    cdef Py_ssize_t chunk_rows = max(FEWCLASS_CHUNK_MIN_ROWS,
+        (n_samples + FEWCLASS_MAX_CHUNKS - 1) // FEWCLASS_MAX_CHUNKS)
+    chunk_rows = (chunk_rows + block_rows - 1) // block_rows * block_rows
+    cdef Py_ssize_t n_chunks = (n_samples + chunk_rows - 1) // chunk_rows
+    cdef int team = <int>min(<Py_ssize_t>max(n_threads, 1), n_chunks)
+    cdef Py_ssize_t panel = fewclass_panel_elements(n_features, n_classes, itemsize)
+    cdef bint gather = x_cs != 1 and n_features > 1
+    # Per thread: the micro-kernels' scratch, a block of scores and, to
+    # gather X's rows, a block of them.
+    cdef Py_ssize_t gathered = block_rows * n_features * itemsize if gather else 0
+    cdef Py_ssize_t per_thread = ((fewclass_scratch_bytes(block_rows, n_features,
+                                  n_classes, itemsize) + 63) // 64 * 64
+                                  + gathered + block_rows * n_classes * itemsize)
+    cdef char* memory = <char*>malloc(64 + (panel * (1 + n_chunks)) * itemsize
+                                      + team * (per_thread + 64)
+                                      + n_chunks * n_classes * sizeof(double))
+    if memory == NULL:
+        return -1
+    cdef floating* W_panel = <floating*>align64(memory)
+    cdef floating* acc = W_panel + panel          # n_chunks dW panels
+    cdef double* col_sums = <double*>(acc + panel * n_chunks)
+    cdef char* scratch_base = <char*>(col_sums + n_chunks * n_classes)
+    cdef Py_ssize_t chunk, start, stop, rows, i, j, d0, d1
+    cdef char* scratch
+    cdef floating* S
+    cdef floating* rows_x
+    cdef const floating* block_x
+    cdef Py_ssize_t block_ld
+    cdef floating* chunk_acc
+    cdef double* chunk_sums
+    cdef double total_sum
+
+    if floating is float:
+        kern.pack_w_f32(W, w_rs, w_cs, n_features, n_classes, W_panel)
+    else:
+        kern.pack_w_f64(W, w_rs, w_cs, n_features, n_classes, W_panel)
+
+    for chunk in prange(n_chunks, schedule="dynamic", chunksize=1, num_threads=team):
+        scratch = <char*>align64(scratch_base + threadid() * (per_thread + 64))
+        S = <floating*>(scratch + per_thread - block_rows * n_classes * itemsize)
+        rows_x = <floating*>(<char*>S - gathered)
+        chunk_acc = acc + chunk * panel
+        chunk_sums = col_sums + chunk * n_classes
+        # Zeroed by the thread that fills it: its pages and lines start local.
+        memset(chunk_acc, 0, panel * itemsize)
+        for j in range(n_classes):
+            chunk_sums[j] = 0.0
+        start = chunk * chunk_rows
+        stop = min(n_samples, start + chunk_rows)
+        while start < stop:
+            rows = min(block_rows, stop - start)
+            block_x = X + start * x_rs
+            block_ld = x_rs
+            if gather:
+                for j in range(n_features):
+                    for i in range(rows):
+                        rows_x[i * n_features + j] = block_x[i * x_rs + j * x_cs]
+                block_x = rows_x
+                block_ld = n_features
+            if floating is float:
+                kern.scores_f32(block_x, block_ld, rows, n_features, W_panel,
+                                n_classes, S, scratch)
+            else:
+                kern.scores_f64(block_x, block_ld, rows, n_features, W_panel,
+                                n_classes, S, scratch)
+            if b != NULL:
+                for i in range(rows):
+                    for j in range(n_classes):
+                        S[i * n_classes + j] = S[i * n_classes + j] + b[j]
+            margin_pass(S, n_classes, 1, rows, n_classes, y + start, delta, p,
+                        crammer_singer, NULL if sw == NULL else sw + start, cw,
+                        denom, S, row_loss + start, 1)
+            for i in range(rows):
+                for j in range(n_classes):
+                    chunk_sums[j] += S[i * n_classes + j]
+            if floating is float:
+                kern.grad_f32(rows, n_features, S, n_classes, chunk_acc, scratch)
+            else:
+                kern.grad_f64(rows, n_features, S, n_classes, chunk_acc, scratch)
+            start = start + rows  # (`+=` would make it a prange reduction)
+
+    # dW from the chunk panels, split over D (each entry's sum is the same
+    # whichever thread computes it).
+    for chunk in prange(team, schedule="static", num_threads=team):
+        d0 = n_features * chunk // team
+        d1 = n_features * (chunk + 1) // team
+        if floating is float:
+            kern.finish_f32(acc, n_chunks, panel, n_classes, d0, d1, dW, keep_dW)
+        else:
+            kern.finish_f64(acc, n_chunks, panel, n_classes, d0, d1, dW, keep_dW)
+
+    if db != NULL:
+        for j in range(n_classes):
+            total_sum = col_sums[j]
+            for chunk in range(1, n_chunks):
+                total_sum = total_sum + col_sums[chunk * n_classes + j]
+            db[j] = <floating>(db[j] + total_sum) if add_db else <floating>total_sum
+    free(memory)
+    return 0
+
+
 # --- 4. entry points (called by maxmargin.hinge) ---------------------------
 
 class LabelError(ValueError):
@@ -460,16 +613,19 @@ def svm_loss_kernel(
         const floating[::1] b, double reg, double delta, int p,
         bint crammer_singer, const double[::1] sample_weight,
         const double[::1] class_weight, double denom,
-        floating[:, ::1] dW, floating[::1] db, bint add_dW, bint add_db, int n_threads):
+        floating[:, ::1] dW, floating[::1] db, bint add_dW, bint add_db, int n_threads,
+        int margin_threads):
     """CS231n's fused SVM loss from features; returns the loss.
 
-    For each block of rows: S = X_b W + b by one GEMM into a scratch block,
+    With few classes and X's rows unit-strided: one pass over X in row
+    blocks by the SIMD micro-kernels, on n_threads threads (`few_class_pass`).
+    Otherwise, for each block of rows: S = X_b W + b by one GEMM into a scratch block,
     the margin pass turns S into G = dL/dS in place, and dW += X_b^T G by one
     more GEMM while X_b is still in cache (a single block unless C is small
     and X large, see BLOCK_BYTES). dW starts from 2 reg W (plus its old value
     with add_dW); db gets (with add_db: gains) the column sums of G,
-    accumulated in float64. W and X
-    may have any BLAS-servable strides; dW and db are C-contiguous.
+    accumulated in float64; the margin pass runs on margin_threads threads.
+    W and X may have any BLAS-servable strides; dW and db are C-contiguous.
     """
     cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
     cdef Py_ssize_t n_classes = W.shape[1]
@@ -508,6 +664,28 @@ def svm_loss_kernel(
     if n_features > 0:
         w_ptr = &W[0, 0]
         dW_ptr = &dW[0, 0]
+    cdef int status = 0
+    if n_classes <= FEWCLASS_MAX_CLASSES and n_samples > 0 and n_features > 0:
+        row_loss = <double*>malloc(n_samples * sizeof(double))
+        if row_loss == NULL:
+            raise MemoryError("svm_loss: cannot allocate the row losses")
+        with nogil:
+            keep_dW = add_dW
+            if reg != 0:
+                sum_sq = add_l2_gradient(w_ptr, w_rs, w_cs, n_features, n_classes,
+                                         two_reg, add_dW, dW_ptr)
+                keep_dW = True
+            status = few_class_pass(x_ptr, x_rs, x_cs, w_ptr, w_rs, w_cs, b_ptr, n_samples,
+                                    n_features, n_classes, &y[0], <floating>delta, p,
+                                    crammer_singer, sw, cw, denom, dW_ptr, keep_dW,
+                                    db_ptr, add_db, row_loss, n_threads)
+            if status == 0:
+                total = pairwise_sum(row_loss, n_samples)
+        free(row_loss)
+        if status != 0:
+            raise MemoryError("svm_loss: cannot allocate the few-classes scratch")
+        return total / denom + reg * sum_sq
+
     if (n_classes <= BLOCKED_MAX_CLASSES and n_features > 0
             and n_samples * n_features * itemsize > BLOCKING_MIN_BYTES):
         block_rows = max(<Py_ssize_t>8, BLOCK_BYTES // (n_features * itemsize))
@@ -558,7 +736,7 @@ def svm_loss_kernel(
                 block_sw = sw + start
             margin_pass(S, n_classes, 1, rows, n_classes, &y[start],
                         <floating>delta, p, crammer_singer, block_sw, cw, denom,
-                        S, row_loss + start, n_threads)
+                        S, row_loss + start, margin_threads)
             # db: column sums of G, in float64 whatever the dtype.
             if col_sum != NULL:
                 for i in range(rows):
@@ -705,3 +883,59 @@ def streaming_read(const floating[:] s, const floating[:, ::1] s_c):
             lanes[0] += flat[i]
             i += 1
     return (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
+
+
+# --- 5. the instruction set of the few-classes micro-kernels ---------------
+
+def simd_paths():
+    """The micro-kernel paths compiled into this build that this CPU can
+    run, best first (e.g. ["avx2", "baseline"])."""
+    cdef const char* const* names = fewclass_compiled_paths()
+    cdef Py_ssize_t i = 0
+    found = []
+    while names[i] != NULL:
+        if fewclass_cpu_supports(names[i]):
+            found.append(names[i].decode())
+        i += 1
+    return found
+
+
+def simd_path():
+    """The name of the micro-kernel path in use."""
+    return fewclass_active().name.decode()
+
+
+def select_simd_path(name):
+    """Use the named micro-kernel path ("auto": the best this CPU runs).
+
+    Process-wide; not meant to be changed while kernels run in other threads
+    (a call in flight keeps the path it started with). Raises ValueError for
+    a name not compiled in or a path this CPU cannot run."""
+    if not isinstance(name, str):
+        raise TypeError(f"SIMD path: expected a str, got {type(name).__name__}")
+    status = fewclass_select(name.encode())
+    if status == -1:
+        compiled = []
+        names = fewclass_compiled_paths()
+        i = 0
+        while names[i] != NULL:
+            compiled.append(names[i].decode())
+            i += 1
+        raise ValueError(f"unknown SIMD path {name!r}: expected 'auto' or one of "
+                         f"{', '.join(compiled)}")
+    if status == -2:
+        raise ValueError(f"SIMD path {name!r} cannot run on this CPU; it runs: "
+                         f"{', '.join(simd_paths())}")
+
+
+def _select_simd_path_from_environment():
+    """MAXMARGIN_SIMD forces a path; unset or empty means "auto"."""
+    import os
+    name = os.environ.get("MAXMARGIN_SIMD", "").strip() or "auto"
+    try:
+        select_simd_path(name)
+    except ValueError as error:
+        raise ImportError(f"maxmargin: MAXMARGIN_SIMD={name}: {error}") from None
+
+
+_select_simd_path_from_environment()

@@ -220,8 +220,11 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
         sample_weight, class_weight)
     reg = check.non_negative(reg, func, "reg")
     accumulate = check.flag(accumulate, func, "accumulate")
-    # Serial unless asked: see the n_threads entry of the docstring.
-    threads = 1 if n_threads is None else check.n_threads(n_threads, func)
+    # See the n_threads entry of the docstring: the single pass for few
+    # classes uses every core by default, the margin pass between two GEMMs
+    # runs serially unless asked.
+    threads = check.n_threads(n_threads, func)
+    margin_threads = 1 if n_threads is None else threads
 
     dtype = W.dtype
     if b is None and db_out is not None:
@@ -251,7 +254,8 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
         loss = _SVM_LOSS[dtype](
             W, X, y, b, reg, delta, p, kind == "crammer_singer", sample_weight,
             class_weight, _denominator(reduction, n_samples), dW, db,
-            accumulate and dW_out is not None, accumulate and db_out is not None, threads)
+            accumulate and dW_out is not None, accumulate and db_out is not None, threads,
+            margin_threads)
     except _hinge.LabelError as bad:
         check.label_error(func, "y", y, bad.index, n_classes)
     if b is None:

@@ -1,0 +1,99 @@
+/* The few-classes micro-kernels of svm_loss, and the run-time choice of
+ * instruction set they are compiled for.
+ *
+ * svm_loss with few classes (C = 10: CIFAR-10) reads each row block of X
+ * once: its scores against W, the margin pass (in Cython), then its share
+ * of dW while the block is still in cache. The two products of a block are
+ * the kernels below. They work along D (the long axis), never along C,
+ * which would waste most vector lanes at C = 10.
+ *
+ * The same source (fewclass_body.h) is compiled once per instruction set:
+ *
+ *   "baseline"  16-byte vectors: SSE2 on x86-64, NEON on arm64; plain
+ *               scalars with a compiler that lacks GCC/Clang vector types
+ *   "avx2"      32-byte vectors with FMA        (x86-64, GCC or Clang)
+ *   "avx512"    64-byte vectors with FMA, AVX-512F (x86-64, GCC or Clang)
+ *
+ * mm_fewclass_select() picks one; the Cython layer calls it once at import
+ * with the best the CPU supports or the path named by MAXMARGIN_SIMD.
+ *
+ * Arithmetic: each score is a dot product accumulated lane-wise along D in
+ * the data's dtype (like a BLAS GEMM), lanes summed in a fixed order at the
+ * end; FMA paths round each multiply-add once. The result depends on the
+ * path (lane count, FMA) and on nothing else: not on threads, not on the
+ * row block a row falls in.
+ */
+#ifndef MAXMARGIN_FEWCLASS_H
+#define MAXMARGIN_FEWCLASS_H
+
+#include <stddef.h>
+
+/* Classes per register tile: a tile of 2 rows x FEWCLASS_TILE classes keeps
+ * 10 vector accumulators, which fits the 16 registers of SSE2/AVX2. */
+#define FEWCLASS_TILE 5
+
+/* Largest vector of any path, in bytes: scratch is sized for it. */
+#define FEWCLASS_MAX_VECTOR_BYTES 64
+
+typedef struct {
+    const char *name;
+    /* Elements of each dtype per vector on this path. */
+    int lanes_f32, lanes_f64;
+    /* Wp = W (D, C; any element strides) in the W panel layout. */
+    void (*pack_w_f32)(const float *W, ptrdiff_t row_stride,
+                       ptrdiff_t col_stride, ptrdiff_t D, ptrdiff_t C,
+                       float *Wp);
+    void (*pack_w_f64)(const double *W, ptrdiff_t row_stride,
+                       ptrdiff_t col_stride, ptrdiff_t D, ptrdiff_t C,
+                       double *Wp);
+    /* S[r*C + c] = sum_d X[r*ldx + d] * W[d, c] for r < rows, c < C, from
+     * the W panel; also copies the block into the X panel in `scratch`
+     * (fewclass_scratch_bytes(rows, D, C, itemsize) bytes, any alignment). */
+    void (*scores_f32)(const float *X, ptrdiff_t ldx, ptrdiff_t rows,
+                       ptrdiff_t D, const float *Wp, ptrdiff_t C, float *S,
+                       void *scratch);
+    void (*scores_f64)(const double *X, ptrdiff_t ldx, ptrdiff_t rows,
+                       ptrdiff_t D, const double *Wp, ptrdiff_t C, double *S,
+                       void *scratch);
+    /* dW panel dWp += X_block^T G, G (rows, C) C-contiguous, adding the rows
+     * in order; X_block is the X panel the last `scores` call on this
+     * scratch left behind. */
+    void (*grad_f32)(ptrdiff_t rows, ptrdiff_t D, const float *G, ptrdiff_t C,
+                     float *dWp, void *scratch);
+    void (*grad_f64)(ptrdiff_t rows, ptrdiff_t D, const double *G,
+                     ptrdiff_t C, double *dWp, void *scratch);
+    /* dW[d*C + c] = (keep ? dW[d*C + c] : 0) + sum of n_acc dW panels
+     * (acc + k * acc_stride, added in order of k) for d_begin <= d < d_end. */
+    void (*finish_f32)(const float *acc, ptrdiff_t n_acc, ptrdiff_t acc_stride,
+                       ptrdiff_t C, ptrdiff_t d_begin, ptrdiff_t d_end,
+                       float *dW, int keep);
+    void (*finish_f64)(const double *acc, ptrdiff_t n_acc,
+                       ptrdiff_t acc_stride, ptrdiff_t C, ptrdiff_t d_begin,
+                       ptrdiff_t d_end, double *dW, int keep);
+} fewclass_kernels;
+
+/* Elements of a W or dW panel of D x C elements of `itemsize` bytes, on any
+ * path (the panels pad D to whole pairs of vectors). */
+size_t fewclass_panel_elements(ptrdiff_t D, ptrdiff_t C, size_t itemsize);
+
+/* Scratch bytes for a block of `rows` rows, on any path: a vector of
+ * partial sums per (row, class), each row's zero-padded last vector, and
+ * the X panel. */
+size_t fewclass_scratch_bytes(ptrdiff_t rows, ptrdiff_t D, ptrdiff_t C,
+                              size_t itemsize);
+
+/* The kernels in use (never NULL: the baseline until something is chosen). */
+const fewclass_kernels *fewclass_active(void);
+
+/* Names of the paths compiled into this build, best first, NULL-terminated. */
+const char *const *fewclass_compiled_paths(void);
+
+/* 1 when this CPU (and OS) can run the named path, else 0. */
+int fewclass_cpu_supports(const char *name);
+
+/* Make the named path the active one ("auto": the best supported).
+ * Returns 0, or -1 for a name not compiled in, -2 for a path this CPU
+ * cannot run. */
+int fewclass_select(const char *name);
+
+#endif

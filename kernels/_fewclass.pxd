@@ -15,9 +15,11 @@ cdef extern from "fewclass.h" nogil:
         void (*scores_f64)(const double* X, Py_ssize_t ldx, Py_ssize_t rows, Py_ssize_t D,
                            const double* Wp, Py_ssize_t C, double* S, void* scratch) noexcept nogil
         void (*grad_f32)(Py_ssize_t rows, Py_ssize_t D, const float* G, Py_ssize_t C,
-                         float* dWp, void* scratch) noexcept nogil
+                         float* dWp, int fresh, const float* next, Py_ssize_t next_ld,
+                         Py_ssize_t next_rows, void* scratch) noexcept nogil
         void (*grad_f64)(Py_ssize_t rows, Py_ssize_t D, const double* G, Py_ssize_t C,
-                         double* dWp, void* scratch) noexcept nogil
+                         double* dWp, int fresh, const double* next, Py_ssize_t next_ld,
+                         Py_ssize_t next_rows, void* scratch) noexcept nogil
         void (*finish_f32)(const float* acc, Py_ssize_t n_acc, Py_ssize_t acc_stride,
                            Py_ssize_t C, Py_ssize_t d_begin, Py_ssize_t d_end,
                            float* dW, int keep) noexcept nogil
@@ -28,6 +30,8 @@ cdef extern from "fewclass.h" nogil:
     size_t fewclass_panel_elements(Py_ssize_t D, Py_ssize_t C, size_t itemsize)
     size_t fewclass_scratch_bytes(Py_ssize_t rows, Py_ssize_t D, Py_ssize_t C,
                                   size_t itemsize)
+    void* fewclass_workspace_take(size_t bytes)
+    void fewclass_workspace_give(void* workspace)
     const fewclass_kernels* fewclass_active()
     const char* const* fewclass_compiled_paths()
     int fewclass_cpu_supports(const char* name)

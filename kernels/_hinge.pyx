@@ -33,14 +33,15 @@ from cython.parallel cimport prange, threadid
 from libc.math cimport INFINITY
 from libc.stdlib cimport malloc, free
 
-from libc.string cimport memset
+
 from libc.stdint cimport uintptr_t
 
 from _blas cimport gemm
 from _indices cimport first_out_of_range
 from _fewclass cimport (fewclass_kernels, fewclass_active, fewclass_select,
                         fewclass_compiled_paths, fewclass_cpu_supports,
-                        fewclass_panel_elements, fewclass_scratch_bytes)
+                        fewclass_panel_elements, fewclass_scratch_bytes,
+                        fewclass_workspace_take, fewclass_workspace_give)
 
 # Below this many score entries the margin pass runs serially: starting (and
 # afterwards spinning down) a thread team costs more than the pass itself, and
@@ -80,6 +81,9 @@ cdef Py_ssize_t TRANSPOSED_DW_MIN_ROWS = 128
 # scores and then its share of dW, with the SIMD micro-kernels of
 # fewclass.h; above it, the two-GEMM path (bench/RESULTS.md: crossover).
 cdef Py_ssize_t FEWCLASS_MAX_CLASSES = 32
+# Below FEWCLASS_MIN_ROWS rows the two GEMMs win: the single pass packs W
+# and unpacks dW, three extra trips through D x C, for too little work.
+cdef Py_ssize_t FEWCLASS_MIN_ROWS = 16
 cdef Py_ssize_t FEWCLASS_BLOCK_BYTES = 192 * 1024
 # Rows are shared out in chunks, each with its own dW accumulator, added in
 # chunk order at the end: the chunks depend on the shape only, so results
@@ -470,16 +474,16 @@ cdef int few_class_pass(
     cdef Py_ssize_t per_thread = ((fewclass_scratch_bytes(block_rows, n_features,
                                   n_classes, itemsize) + 63) // 64 * 64
                                   + gathered + block_rows * n_classes * itemsize)
-    cdef char* memory = <char*>malloc(64 + (panel * (1 + n_chunks)) * itemsize
-                                      + team * (per_thread + 64)
-                                      + n_chunks * n_classes * sizeof(double))
+    cdef char* memory = <char*>fewclass_workspace_take(
+        (panel * (1 + n_chunks)) * itemsize + n_chunks * n_classes * sizeof(double)
+        + team * (per_thread + 64))
     if memory == NULL:
         return -1
-    cdef floating* W_panel = <floating*>align64(memory)
+    cdef floating* W_panel = <floating*>memory
     cdef floating* acc = W_panel + panel          # n_chunks dW panels
     cdef double* col_sums = <double*>(acc + panel * n_chunks)
     cdef char* scratch_base = <char*>(col_sums + n_chunks * n_classes)
-    cdef Py_ssize_t chunk, start, stop, rows, i, j, d0, d1
+    cdef Py_ssize_t chunk, start, stop, rows, next_rows, i, j, d0, d1
     cdef char* scratch
     cdef floating* S
     cdef floating* rows_x
@@ -500,8 +504,6 @@ cdef int few_class_pass(
         rows_x = <floating*>(<char*>S - gathered)
         chunk_acc = acc + chunk * panel
         chunk_sums = col_sums + chunk * n_classes
-        # Zeroed by the thread that fills it: its pages and lines start local.
-        memset(chunk_acc, 0, panel * itemsize)
         for j in range(n_classes):
             chunk_sums[j] = 0.0
         start = chunk * chunk_rows
@@ -532,10 +534,19 @@ cdef int few_class_pass(
             for i in range(rows):
                 for j in range(n_classes):
                     chunk_sums[j] += S[i * n_classes + j]
+            # The chunk's first block starts its dW panel: no zeroing pass.
+            # Its next block (if any, and read in place) is prefetched.
+            next_rows = 0 if gather else min(block_rows, stop - start - rows)
             if floating is float:
-                kern.grad_f32(rows, n_features, S, n_classes, chunk_acc, scratch)
+                kern.grad_f32(rows, n_features, S, n_classes, chunk_acc,
+                              start == chunk * chunk_rows,
+                              X + (start + rows) * x_rs if next_rows > 0 else NULL,
+                              x_rs, next_rows, scratch)
             else:
-                kern.grad_f64(rows, n_features, S, n_classes, chunk_acc, scratch)
+                kern.grad_f64(rows, n_features, S, n_classes, chunk_acc,
+                              start == chunk * chunk_rows,
+                              X + (start + rows) * x_rs if next_rows > 0 else NULL,
+                              x_rs, next_rows, scratch)
             start = start + rows  # (`+=` would make it a prange reduction)
 
     # dW from the chunk panels, split over D (each entry's sum is the same
@@ -554,7 +565,7 @@ cdef int few_class_pass(
             for chunk in range(1, n_chunks):
                 total_sum = total_sum + col_sums[chunk * n_classes + j]
             db[j] = <floating>(db[j] + total_sum) if add_db else <floating>total_sum
-    free(memory)
+    fewclass_workspace_give(memory)
     return 0
 
 
@@ -665,7 +676,8 @@ def svm_loss_kernel(
         w_ptr = &W[0, 0]
         dW_ptr = &dW[0, 0]
     cdef int status = 0
-    if n_classes <= FEWCLASS_MAX_CLASSES and n_samples > 0 and n_features > 0:
+    if (n_classes <= FEWCLASS_MAX_CLASSES and n_samples >= FEWCLASS_MIN_ROWS
+            and n_samples > 0 and n_features > 0):
         row_loss = <double*>malloc(n_samples * sizeof(double))
         if row_loss == NULL:
             raise MemoryError("svm_loss: cannot allocate the row losses")
@@ -926,6 +938,20 @@ def select_simd_path(name):
     if status == -2:
         raise ValueError(f"SIMD path {name!r} cannot run on this CPU; it runs: "
                          f"{', '.join(simd_paths())}")
+
+
+def few_class_limits(max_classes=None, min_rows=None):
+    """When svm_loss takes the single pass: C <= max_classes and N >=
+    min_rows. Returns the (max_classes, min_rows) in force before the call
+    and sets the ones given. For the tests and benchmarks, which run both
+    paths on the same problems; process-wide, like select_simd_path."""
+    global FEWCLASS_MAX_CLASSES, FEWCLASS_MIN_ROWS
+    before = (FEWCLASS_MAX_CLASSES, FEWCLASS_MIN_ROWS)
+    if max_classes is not None:
+        FEWCLASS_MAX_CLASSES = max_classes
+    if min_rows is not None:
+        FEWCLASS_MIN_ROWS = min_rows
+    return before
 
 
 def _select_simd_path_from_environment():

@@ -55,13 +55,16 @@ typedef struct {
     void (*scores_f64)(const double *X, ptrdiff_t ldx, ptrdiff_t rows,
                        ptrdiff_t D, const double *Wp, ptrdiff_t C, double *S,
                        void *scratch);
-    /* dW panel dWp += X_block^T G, G (rows, C) C-contiguous, adding the rows
-     * in order; X_block is the X panel the last `scores` call on this
-     * scratch left behind. */
+    /* dW panel dWp = (fresh ? 0 : dWp) + X_block^T G, G (rows, C)
+     * C-contiguous, adding the rows in order; X_block is the X panel the
+     * last `scores` call on this scratch left behind. Meanwhile prefetches
+     * the next block, next_rows rows of X next_ld apart (none if NULL). */
     void (*grad_f32)(ptrdiff_t rows, ptrdiff_t D, const float *G, ptrdiff_t C,
-                     float *dWp, void *scratch);
+                     float *dWp, int fresh, const float *next,
+                     ptrdiff_t next_ld, ptrdiff_t next_rows, void *scratch);
     void (*grad_f64)(ptrdiff_t rows, ptrdiff_t D, const double *G,
-                     ptrdiff_t C, double *dWp, void *scratch);
+                     ptrdiff_t C, double *dWp, int fresh, const double *next,
+                     ptrdiff_t next_ld, ptrdiff_t next_rows, void *scratch);
     /* dW[d*C + c] = (keep ? dW[d*C + c] : 0) + sum of n_acc dW panels
      * (acc + k * acc_stride, added in order of k) for d_begin <= d < d_end. */
     void (*finish_f32)(const float *acc, ptrdiff_t n_acc, ptrdiff_t acc_stride,
@@ -81,6 +84,16 @@ size_t fewclass_panel_elements(ptrdiff_t D, ptrdiff_t C, size_t itemsize);
  * the X panel. */
 size_t fewclass_scratch_bytes(ptrdiff_t rows, ptrdiff_t D, ptrdiff_t C,
                               size_t itemsize);
+
+/* A workspace of at least `bytes` bytes, 64-byte aligned, or NULL when out
+ * of memory. The last one given back is kept for the next call: large
+ * blocks freed and allocated afresh on every call come back from the OS as
+ * new zeroed pages, which cost more than the work at small batches.
+ * Thread-safe: concurrent calls each get their own. */
+void *fewclass_workspace_take(size_t bytes);
+
+/* Return a workspace from fewclass_workspace_take (NULL is ignored). */
+void fewclass_workspace_give(void *workspace);
 
 /* The kernels in use (never NULL: the baseline until something is chosen). */
 const fewclass_kernels *fewclass_active(void);

@@ -80,17 +80,17 @@ cdef Py_ssize_t TRANSPOSED_DW_MIN_ROWS = 128
 # block of about FEWCLASS_BLOCK_BYTES of X is read from memory once, for its
 # scores and then its share of dW, with the SIMD micro-kernels of
 # fewclass.h; above it, the two-GEMM path (bench/RESULTS.md: crossover).
-cdef Py_ssize_t FEWCLASS_MAX_CLASSES = 32
+cdef Py_ssize_t FEWCLASS_MAX_CLASSES = 16
 # Below FEWCLASS_MIN_ROWS rows the two GEMMs win: the single pass packs W
 # and unpacks dW, three extra trips through D x C, for too little work.
-cdef Py_ssize_t FEWCLASS_MIN_ROWS = 16
+cdef Py_ssize_t FEWCLASS_MIN_ROWS = 128
 cdef Py_ssize_t FEWCLASS_BLOCK_BYTES = 192 * 1024
 # Rows are shared out in chunks, each with its own dW accumulator, added in
 # chunk order at the end: the chunks depend on the shape only, so results
 # are identical for any thread count. A chunk has at least
 # FEWCLASS_CHUNK_MIN_ROWS rows (its accumulator, D x C, costs about what 2
 # rows of work do) and there are at most FEWCLASS_MAX_CHUNKS of them.
-cdef Py_ssize_t FEWCLASS_CHUNK_MIN_ROWS = 64
+cdef Py_ssize_t FEWCLASS_CHUNK_MIN_ROWS = 32
 cdef Py_ssize_t FEWCLASS_MAX_CHUNKS = 8
 
 
@@ -940,17 +940,20 @@ def select_simd_path(name):
                          f"{', '.join(simd_paths())}")
 
 
-def few_class_limits(max_classes=None, min_rows=None):
-    """When svm_loss takes the single pass: C <= max_classes and N >=
-    min_rows. Returns the (max_classes, min_rows) in force before the call
-    and sets the ones given. For the tests and benchmarks, which run both
-    paths on the same problems; process-wide, like select_simd_path."""
-    global FEWCLASS_MAX_CLASSES, FEWCLASS_MIN_ROWS
-    before = (FEWCLASS_MAX_CLASSES, FEWCLASS_MIN_ROWS)
+def few_class_limits(max_classes=None, min_rows=None, block_bytes=None):
+    """When svm_loss takes the single pass (C <= max_classes and N >=
+    min_rows), and the bytes of X in its row blocks. Returns the
+    (max_classes, min_rows, block_bytes) in force before the call and sets
+    the ones given. For the tests and benchmarks, which run both paths on
+    the same problems; process-wide, like select_simd_path."""
+    global FEWCLASS_MAX_CLASSES, FEWCLASS_MIN_ROWS, FEWCLASS_BLOCK_BYTES
+    before = (FEWCLASS_MAX_CLASSES, FEWCLASS_MIN_ROWS, FEWCLASS_BLOCK_BYTES)
     if max_classes is not None:
         FEWCLASS_MAX_CLASSES = max_classes
     if min_rows is not None:
         FEWCLASS_MIN_ROWS = min_rows
+    if block_bytes is not None:
+        FEWCLASS_BLOCK_BYTES = block_bytes
     return before
 
 

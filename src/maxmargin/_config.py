@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import scipy
 
+from . import _hinge
 from . import _runtime
 from . import _validation
 from ._version import __version__
@@ -31,6 +32,9 @@ def config():
         "blas (via scipy.linalg.cython_blas)": _blas_info(),
         "openmp": _runtime.openmp_enabled(),
         "threads (n_threads=None)": _validation.n_threads(None, "show_config"),
+        "simd path (svm_loss, few classes)": (
+            f"{_hinge.simd_path()} (this CPU runs: {', '.join(_hinge.simd_paths())}; "
+            "MAXMARGIN_SIMD forces one)"),
         "compiler": build["compiler"],
         "cython": build["cython"],
         "debug build": build["debug"],
@@ -39,7 +43,8 @@ def config():
 
 def show_config(file=None):
     """Print the version, OpenMP state and default thread count, the BLAS in
-    use, and the compiler and Cython version the kernels were built with."""
+    use, the SIMD path of the few-classes micro-kernels, and the compiler and
+    Cython version the kernels were built with."""
     file = sys.stdout if file is None else file
     info = config()
     width = max(map(len, info))

@@ -1,0 +1,240 @@
+"""svm_loss's single pass for few classes (kernels/fewclass.h) on every SIMD
+path this CPU runs: agreement with the reference and with the two-GEMM
+path, determinism across threads and layouts, and the run-time dispatch."""
+
+import contextlib
+import os
+import platform
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import maxmargin
+from maxmargin import _hinge, reference
+
+from helpers import DTYPES, KINDS, assert_close, integer_problem, layouts
+
+PATHS = _hinge.simd_paths()
+
+
+@contextlib.contextmanager
+def single_pass(path):
+    """svm_loss takes the single pass at every shape, on the given path."""
+    previous_path = _hinge.simd_path()
+    previous_limits = _hinge.few_class_limits(max_classes=10**6, min_rows=0)
+    _hinge.select_simd_path(path)
+    try:
+        yield
+    finally:
+        _hinge.select_simd_path(previous_path)
+        _hinge.few_class_limits(*previous_limits)
+
+
+@contextlib.contextmanager
+def two_gemms():
+    """svm_loss takes the two-GEMM path at every shape."""
+    previous_limits = _hinge.few_class_limits(max_classes=0)
+    try:
+        yield
+    finally:
+        _hinge.few_class_limits(*previous_limits)
+
+
+@st.composite
+def problems(draw):
+    """Shapes around the micro-kernels' edges: D across whole and partial
+    vectors and slices, odd row counts (a lone last row in a score tile), C
+    across whole and partial class tiles."""
+    dtype = draw(st.sampled_from(DTYPES))
+    n = draw(st.integers(1, 40))
+    d = draw(st.sampled_from([1, 2, 3, 5, 7, 8, 15, 16, 17, 33, 64, 100, 257]))
+    c = draw(st.integers(1, 17))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if draw(st.booleans()):
+        W, X, b, y = integer_problem(rng, n, d, c, dtype)
+    else:
+        W = rng.standard_normal((d, c)).astype(dtype)
+        X = rng.standard_normal((n, d)).astype(dtype)
+        b = rng.standard_normal(c).astype(dtype)
+        y = rng.integers(0, c, n)
+    options = dict(
+        reg=draw(st.sampled_from([0.0, 0.25])),
+        delta=draw(st.sampled_from([0.0, 1.0, 3.0])),
+        p=draw(st.sampled_from([1, 2])),
+        kind=draw(st.sampled_from(KINDS)),
+        reduction=draw(st.sampled_from(["mean", "sum"])),
+        sample_weight=rng.uniform(0, 2, n) if draw(st.booleans()) else None,
+        class_weight=rng.uniform(0, 2, c) if draw(st.booleans()) else None,
+    )
+    if draw(st.booleans()):
+        options["b"] = b
+    return W, X, y, options
+
+
+@given(problems())
+def test_every_path_agrees_with_the_reference(problem):
+    W, X, y, options = problem
+    want = reference.svm_loss(W, X, y, **options)
+    scale = 4 * max(X.shape)  # terms in a score or a dW entry, times |x|
+    for path in PATHS:
+        with single_pass(path):
+            got = maxmargin.svm_loss(W, X, y, **options)
+        for mine, theirs in zip(got, want):
+            assert_close(mine, theirs, W.dtype, scale, what=path)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_cifar_shape_agrees_with_the_reference(path, dtype, kind):
+    """D = 3073 spans many slices and a partial last vector; N = 300 spans
+    several row blocks and chunks; C = 10 two class tiles."""
+    rng = np.random.default_rng(3)
+    W = (rng.standard_normal((3073, 10)) * 1e-2).astype(dtype)
+    X = rng.standard_normal((300, 3073)).astype(dtype)
+    b = rng.standard_normal(10).astype(dtype)
+    y = rng.integers(0, 10, 300)
+    weights = rng.uniform(0, 2, 300)
+    for p in (1, 2):
+        want = reference.svm_loss(W, X, y, b=b, reg=0.1, kind=kind, p=p,
+                                  sample_weight=weights)
+        with single_pass(path):
+            got = maxmargin.svm_loss(W, X, y, b=b, reg=0.1, kind=kind, p=p,
+                                     sample_weight=weights)
+        for mine, theirs in zip(got, want):
+            assert_close(mine, theirs, dtype, scale=3073)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_exact_scores_give_the_two_gemm_loss_exactly(path, dtype):
+    """With small integers every score is exact in any summation order, so
+    the margins, the kinks hit and the loss are those of the GEMM path, bit
+    for bit; the gradients agree to rounding."""
+    rng = np.random.default_rng(8)
+    W, X, b, y = integer_problem(rng, 97, 45, 7, dtype)
+    for kind in KINDS:
+        with two_gemms():
+            want = maxmargin.svm_loss(W, X, y, b=b, kind=kind)
+        with single_pass(path):
+            got = maxmargin.svm_loss(W, X, y, b=b, kind=kind)
+        assert got[0] == want[0]
+        for mine, theirs in zip(got[1:], want[1:]):
+            assert_close(mine, theirs, dtype, scale=97 * 4)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_identical_for_every_thread_count(path, dtype):
+    rng = np.random.default_rng(4)
+    W = rng.standard_normal((130, 10)).astype(dtype)
+    X = rng.standard_normal((1000, 130)).astype(dtype)
+    b = rng.standard_normal(10).astype(dtype)
+    y = rng.integers(0, 10, 1000)
+    with single_pass(path):
+        first = maxmargin.svm_loss(W, X, y, b=b, reg=0.5, n_threads=1)
+        for threads in (2, 3, 4):
+            again = maxmargin.svm_loss(W, X, y, b=b, reg=0.5, n_threads=threads)
+            assert again[0] == first[0]
+            for mine, theirs in zip(again[1:], first[1:]):
+                np.testing.assert_array_equal(mine, theirs)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_identical_for_every_layout(path, dtype):
+    """Rows of X that are not unit-strided are gathered first: same result."""
+    rng = np.random.default_rng(6)
+    W = rng.standard_normal((21, 6)).astype(dtype)
+    X = rng.standard_normal((50, 21)).astype(dtype)
+    y = rng.integers(0, 6, 50)
+    with single_pass(path):
+        want = maxmargin.svm_loss(W, X, y)
+        for x_name, X_l in layouts(X):
+            for w_name, W_l in layouts(W):
+                got = maxmargin.svm_loss(W_l, X_l, y)
+                assert got[0] == want[0], (x_name, w_name)
+                np.testing.assert_array_equal(got[1], want[1], err_msg=f"{x_name} {w_name}")
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_accumulates_into_the_given_buffers(path):
+    rng = np.random.default_rng(9)
+    W = rng.standard_normal((40, 5))
+    b = rng.standard_normal(5)
+    X1, X2 = rng.standard_normal((64, 40)), rng.standard_normal((70, 40))
+    y1, y2 = rng.integers(0, 5, 64), rng.integers(0, 5, 70)
+    with single_pass(path):
+        _, dW1, db1 = maxmargin.svm_loss(W, X1, y1, b=b, reg=0.1)
+        _, dW2, db2 = maxmargin.svm_loss(W, X2, y2, b=b, reg=0.1)
+        dW, db = dW1.copy(), db1.copy()
+        maxmargin.svm_loss(W, X2, y2, b=b, reg=0.1, dW_out=dW, db_out=db, accumulate=True)
+    assert_close(dW, dW1 + dW2, np.float64)
+    assert_close(db, db1 + db2, np.float64)
+
+
+def test_nan_in_X_reaches_the_loss_and_gradient():
+    rng = np.random.default_rng(2)
+    W = rng.standard_normal((30, 4))
+    X = rng.standard_normal((40, 30))
+    X[7, 29] = np.nan  # in the partial last vector of every path
+    y = rng.integers(0, 4, 40)
+    for path in PATHS:
+        with single_pass(path):
+            loss, dW = maxmargin.svm_loss(W, X, y)
+        assert np.isnan(loss), path
+        assert np.isnan(dW[29]).any(), path
+
+
+# --- dispatch ---------------------------------------------------------------
+
+def _cpu_flags():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def test_paths_are_the_ones_this_cpu_has():
+    assert PATHS[-1] == "baseline"
+    if platform.machine() in ("x86_64", "AMD64") and os.path.exists("/proc/cpuinfo"):
+        flags = _cpu_flags()
+        assert ("avx2" in PATHS) == ({"avx2", "fma"} <= flags)
+        assert ("avx512" in PATHS) == ({"avx512f", "avx2", "fma"} <= flags)
+
+
+def test_the_best_path_is_chosen_and_reported():
+    assert _hinge.simd_path() == PATHS[0]
+    assert maxmargin._config.config()["simd path (svm_loss, few classes)"].startswith(PATHS[0])
+
+
+def test_selecting_an_unknown_or_unsupported_path_fails_clearly():
+    with pytest.raises(ValueError, match="unknown SIMD path 'sse9'"):
+        _hinge.select_simd_path("sse9")
+    with pytest.raises(TypeError):
+        _hinge.select_simd_path(2)
+    if "avx512" not in PATHS and platform.machine() in ("x86_64", "AMD64"):
+        with pytest.raises(ValueError, match="cannot run on this CPU"):
+            _hinge.select_simd_path("avx512")
+    assert _hinge.simd_path() == PATHS[0]
+
+
+def _import_with(simd):
+    env = dict(os.environ, MAXMARGIN_SIMD=simd)
+    return subprocess.run(
+        [sys.executable, "-c", "import maxmargin._hinge as h; print(h.simd_path())"],
+        env=env, capture_output=True, text=True)
+
+
+def test_environment_variable_forces_a_path():
+    for path in PATHS + ["auto"]:
+        run = _import_with(path)
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.strip() == (PATHS[0] if path == "auto" else path)
+    run = _import_with("sse9")
+    assert run.returncode != 0
+    assert "MAXMARGIN_SIMD=sse9" in run.stderr and "unknown SIMD path" in run.stderr

@@ -28,9 +28,15 @@
 
 #include <stddef.h>
 
-/* Classes per register tile: a tile of 2 rows x FEWCLASS_TILE classes keeps
- * 10 vector accumulators, which fits the 16 registers of SSE2/AVX2. */
+/* Register tiles (fewclass_body.h): the gradient's holds FEWCLASS_TILE
+ * classes x 2 vectors, the scores' SCORE_ROWS rows x SCORE_CLASSES classes;
+ * either keeps 10-12 vector accumulators, within the 16 registers of
+ * SSE2/AVX2. */
 #define FEWCLASS_TILE 5
+#ifndef SCORE_ROWS
+#define SCORE_ROWS 2
+#define SCORE_CLASSES 5
+#endif
 
 /* Largest vector of any path, in bytes: scratch is sized for it. */
 #define FEWCLASS_MAX_VECTOR_BYTES 64

@@ -20,7 +20,7 @@
  *   FN(name)     the name of a function of this instantiation
  *
  * Both kernels vectorise along D and hold register tiles of accumulators:
- *   scores: 2 rows x up to FEWCLASS_TILE classes x 1 vector of D; D is
+ *   scores: SCORE_ROWS rows x SCORE_CLASSES classes x 1 vector of D; D is
  *           walked in slices short enough that the slice of W stays in L1
  *           while every row pair of the block passes over it;
  *   grad:   up to FEWCLASS_TILE classes x 2 vectors of D, looping over the
@@ -152,65 +152,61 @@ TARGET static void FN(finish)(const T *acc, ptrdiff_t n_acc,
 
 /* --- scores ---------------------------------------------------------- */
 
-/* part0[c] (and part1[c] when N_ROWS == 2) += x0 (x1) . w_c over n_vec
- * vectors, for N_CLASSES classes whose runs in the W panel are w_step
- * apart. With STORE, the vectors of x0 (x1) are also copied to pan0
- * (pan1). N_ROWS, N_CLASSES and STORE are constants at every call, so the
- * accumulator arrays become registers. */
+/* part[r*C + c] += x_r . w_c over n_vec vectors, for N_ROWS rows x_r (x_step
+ * apart) and N_CLASSES classes w_c (w_step apart in the W panel). With
+ * STORE, the rows' vectors are also copied to the X panel at pan (rows
+ * ldp apart). N_ROWS, N_CLASSES and STORE are constants at every call, so
+ * the accumulators become registers. */
 TARGET static inline __attribute__((always_inline)) void FN(score_tile)(
-    const T *x0, const T *x1, const T *w, ptrdiff_t w_step, ptrdiff_t n_vec,
-    V *part0, V *part1, T *pan0, T *pan1, const int N_ROWS,
-    const int N_CLASSES, const int STORE)
+    const T *x, ptrdiff_t x_step, const T *w, ptrdiff_t w_step,
+    ptrdiff_t n_vec, V *part, ptrdiff_t C, T *pan, ptrdiff_t ldp,
+    const int N_ROWS, const int N_CLASSES, const int STORE)
 {
-    V acc0[FEWCLASS_TILE], acc1[FEWCLASS_TILE];
-    for (int c = 0; c < N_CLASSES; c++) {
-        acc0[c] = part0[c];
-        if (N_ROWS == 2)
-            acc1[c] = part1[c];
-    }
+    V acc[SCORE_ROWS][SCORE_CLASSES];
+    for (int r = 0; r < N_ROWS; r++)
+        for (int c = 0; c < N_CLASSES; c++)
+            acc[r][c] = part[r * C + c];
     for (ptrdiff_t v = 0; v < n_vec; v++) {
-        V a = FN(load)(x0 + v * VL);
-        V b = a;
-        if (N_ROWS == 2)
-            b = FN(load)(x1 + v * VL);
-        if (STORE) {
-            FN(store)(pan0 + v * VL, a);
-            if (N_ROWS == 2)
-                FN(store)(pan1 + v * VL, b);
+        V xv[SCORE_ROWS];
+        for (int r = 0; r < N_ROWS; r++) {
+            xv[r] = FN(load)(x + r * x_step + v * VL);
+            if (STORE)
+                FN(store)(pan + r * ldp + v * VL, xv[r]);
         }
         for (int c = 0; c < N_CLASSES; c++) {
             V wv = FN(load)(w + c * w_step + v * VL);
             KEEP_IN_REGISTER(wv);
-            acc0[c] = VFMA(a, wv, acc0[c]);
-            if (N_ROWS == 2)
-                acc1[c] = VFMA(b, wv, acc1[c]);
+            for (int r = 0; r < N_ROWS; r++)
+                acc[r][c] = VFMA(xv[r], wv, acc[r][c]);
         }
     }
-    for (int c = 0; c < N_CLASSES; c++) {
-        part0[c] = acc0[c];
-        if (N_ROWS == 2)
-            part1[c] = acc1[c];
-    }
+    for (int r = 0; r < N_ROWS; r++)
+        for (int c = 0; c < N_CLASSES; c++)
+            part[r * C + c] = acc[r][c];
 }
 
 /* score_tile with the tile's shape turned into constants. */
 TARGET static void FN(score_tile_any)(
-    const T *x0, const T *x1, const T *w, ptrdiff_t w_step, ptrdiff_t n_vec,
-    V *part0, V *part1, T *pan0, T *pan1, int n_rows, int n_classes,
-    int store)
+    const T *x, ptrdiff_t x_step, const T *w, ptrdiff_t w_step,
+    ptrdiff_t n_vec, V *part, ptrdiff_t C, T *pan, ptrdiff_t ldp,
+    int n_rows, int n_classes, int store)
 {
 #define FEWCLASS_SCORE_CASE(R, K, S)                                         \
-    case ((S) * 2 + (R)) * 8 + (K):                                         \
-        FN(score_tile)(x0, x1, w, w_step, n_vec, part0, part1, pan0, pan1,   \
-                       R, K, S);                                            \
+    case ((S) * 8 + (R)) * 8 + (K):                                         \
+        if ((R) <= SCORE_ROWS && (K) <= SCORE_CLASSES)                       \
+            FN(score_tile)(x, x_step, w, w_step, n_vec, part, C, pan, ldp,   \
+                           (R) <= SCORE_ROWS ? (R) : 1,                      \
+                           (K) <= SCORE_CLASSES ? (K) : 1, S);               \
         break;
 #define FEWCLASS_SCORE_CASES(R, S)                                           \
     FEWCLASS_SCORE_CASE(R, 1, S) FEWCLASS_SCORE_CASE(R, 2, S)               \
     FEWCLASS_SCORE_CASE(R, 3, S) FEWCLASS_SCORE_CASE(R, 4, S)               \
-    FEWCLASS_SCORE_CASE(R, 5, S)
-    switch (((store != 0) * 2 + n_rows) * 8 + n_classes) {
+    FEWCLASS_SCORE_CASE(R, 5, S) FEWCLASS_SCORE_CASE(R, 6, S)
+    switch (((store != 0) * 8 + n_rows) * 8 + n_classes) {
     FEWCLASS_SCORE_CASES(1, 0) FEWCLASS_SCORE_CASES(2, 0)
+    FEWCLASS_SCORE_CASES(3, 0) FEWCLASS_SCORE_CASES(4, 0)
     FEWCLASS_SCORE_CASES(1, 1) FEWCLASS_SCORE_CASES(2, 1)
+    FEWCLASS_SCORE_CASES(3, 1) FEWCLASS_SCORE_CASES(4, 1)
     }
 #undef FEWCLASS_SCORE_CASES
 #undef FEWCLASS_SCORE_CASE
@@ -236,25 +232,20 @@ TARGET static void FN(scores)(const T *X, ptrdiff_t ldx, ptrdiff_t rows,
         /* Whole vectors of this slice come from X, the tail from `tails`. */
         ptrdiff_t from_x = v0 + length <= n_whole ? length : n_whole - v0;
         const T *w_slice = Wp + v0 * C * VL;
-        for (ptrdiff_t r = 0; r < rows; r += 2) {
-            int n_rows = r + 1 < rows ? 2 : 1;
-            T *pan0 = panel + r * ldp + v0 * VL, *pan1 = pan0 + (n_rows - 1) * ldp;
-            for (ptrdiff_t c = 0; c < C; c += FEWCLASS_TILE) {
-                int n_classes = C - c < FEWCLASS_TILE ? (int)(C - c) : FEWCLASS_TILE;
-                V *part0 = part + r * C + c;
-                V *part1 = part0 + (n_rows - 1) * C;
+        for (ptrdiff_t r = 0; r < rows; r += SCORE_ROWS) {
+            int n_rows = rows - r < SCORE_ROWS ? (int)(rows - r) : SCORE_ROWS;
+            T *pan = panel + r * ldp + v0 * VL;
+            for (ptrdiff_t c = 0; c < C; c += SCORE_CLASSES) {
+                int n_classes = C - c < SCORE_CLASSES ? (int)(C - c) : SCORE_CLASSES;
                 const T *w = w_slice + c * length * VL;
                 if (from_x > 0)
-                    FN(score_tile_any)(X + r * ldx + v0 * VL,
-                                       X + (r + n_rows - 1) * ldx + v0 * VL,
-                                       w, length * VL, from_x, part0, part1,
-                                       pan0, pan1, n_rows, n_classes, c == 0);
+                    FN(score_tile_any)(X + r * ldx + v0 * VL, ldx, w, length * VL,
+                                       from_x, part + r * C + c, C, pan, ldp,
+                                       n_rows, n_classes, c == 0);
                 if (from_x < length)
-                    FN(score_tile_any)((const T *)&tails[r],
-                                       (const T *)&tails[r + n_rows - 1],
-                                       w + from_x * VL, length * VL, 1, part0,
-                                       part1, pan0 + from_x * VL,
-                                       pan1 + from_x * VL, n_rows, n_classes,
+                    FN(score_tile_any)((const T *)&tails[r], VL, w + from_x * VL,
+                                       length * VL, 1, part + r * C + c, C,
+                                       pan + from_x * VL, ldp, n_rows, n_classes,
                                        c == 0);
             }
         }

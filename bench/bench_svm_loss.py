@@ -13,9 +13,15 @@ Roles in each group (pytest-benchmark group "svm_loss <dtype> (N, D, C)=..."):
   floor has none either).
 * variants: with ``reg`` (one more pass over W, as large as the GEMMs when
   N = 1), and with a parallel margin pass (``n_threads=2``) at C = 1000.
+  Where svm_loss takes its single pass over X (few classes, N >= 128):
+  ``two GEMMs`` forces the two-GEMM path on the same problem, and
+  ``SIMD baseline`` runs the single pass's portable micro-kernels instead of
+  the best this CPU has (``n_threads=1``: on one core).
 * reference: `maxmargin.reference.svm_loss`, vectorized NumPy. Its GEMMs run
   on NumPy's own OpenBLAS, a different library from SciPy's.
 """
+
+import contextlib
 
 import numpy as np
 import pytest
@@ -24,9 +30,13 @@ import maxmargin
 from maxmargin import _hinge, reference
 
 SHAPES = [(1, 8, 2), (1, 3073, 10), (64, 100, 10), (256, 3073, 10), (500, 3073, 10),
-          (4096, 3073, 10), (256, 512, 1000), (4096, 512, 1000)]
+          (4096, 3073, 10), (4096, 3073, 32), (4096, 512, 32), (4096, 3073, 100),
+          (4096, 512, 100), (256, 512, 1000), (4096, 512, 1000)]
 DTYPES = [np.float64, np.float32]
-ROLES = ["floor", "maxmargin", "maxmargin reg=1e-3", "maxmargin n_threads=2", "reference"]
+ROLES = ["floor", "maxmargin", "maxmargin reg=1e-3", "maxmargin n_threads=2",
+         "maxmargin two GEMMs", "maxmargin SIMD baseline", "maxmargin n_threads=1",
+         "reference"]
+SINGLE_PASS_ROLES = {"maxmargin two GEMMs", "maxmargin SIMD baseline", "maxmargin n_threads=1"}
 
 
 def problem(shape, dtype):
@@ -51,12 +61,47 @@ def call_for(role, shape, dtype):
         return lambda: maxmargin.svm_loss(W, X, y, reg=1e-3)
     if role == "maxmargin n_threads=2":
         return lambda: maxmargin.svm_loss(W, X, y, n_threads=2)
+    if role in ("maxmargin SIMD baseline", "maxmargin n_threads=1"):
+        return lambda: maxmargin.svm_loss(W, X, y, n_threads=1)
+    if role == "maxmargin two GEMMs":
+        return lambda: maxmargin.svm_loss(W, X, y)
     return lambda: reference.svm_loss(W, X, y)
 
 
+@contextlib.contextmanager
+def setting_for(role):
+    """The process-wide switch a variant runs under, restored afterwards."""
+    if role == "maxmargin two GEMMs":
+        before = _hinge.few_class_limits(max_classes=0)
+        try:
+            yield
+        finally:
+            _hinge.few_class_limits(*before)
+    elif role == "maxmargin SIMD baseline":
+        before = _hinge.simd_path()
+        _hinge.select_simd_path("baseline")
+        try:
+            yield
+        finally:
+            _hinge.select_simd_path(before)
+    else:
+        yield
+
+
+def takes_single_pass(shape):
+    n, _, c = shape
+    max_classes, min_rows, _ = _hinge.few_class_limits()
+    return c <= max_classes and n >= min_rows
+
+
 def applies(role, shape):
-    """The parallel-pass variant is measured only where the pass is large."""
-    return role != "maxmargin n_threads=2" or shape[2] >= 1000
+    """The parallel-pass variant is measured only where the pass is large,
+    the single-pass variants only where svm_loss takes that pass."""
+    if role == "maxmargin n_threads=2":
+        return shape[2] >= 1000
+    if role in SINGLE_PASS_ROLES:
+        return takes_single_pass(shape)
+    return True
 
 
 # ids such as "float64-4096x3073x10-maxmargin_reg=1e-3", for -k selection.
@@ -67,5 +112,6 @@ CASES = [pytest.param(dtype, shape, role, id="{}-{}-{}".format(
 
 @pytest.mark.parametrize("dtype,shape,role", CASES)
 def test_svm_loss(measure, dtype, shape, role):
-    measure(f"svm_loss {np.dtype(dtype).name} (N, D, C)={shape}", role,
-            call_for(role, shape, dtype))
+    with setting_for(role):
+        measure(f"svm_loss {np.dtype(dtype).name} (N, D, C)={shape}", role,
+                call_for(role, shape, dtype))

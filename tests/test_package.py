@@ -47,3 +47,23 @@ def test_demo_runs_and_reports_agreement():
     assert result.returncode == 0, result.stderr
     assert "agreement: OK" in result.stdout
     assert "float64" in result.stdout and "float32" in result.stdout
+
+
+def test_digits_demo_trains_compares_and_plots(tmp_path):
+    figure = tmp_path / "digits.png"
+    args = [sys.executable, "-m", "maxmargin", "demo"]
+    try:
+        import matplotlib  # noqa: F401  (the demo extra; --plot needs it)
+        args += ["--plot", str(figure)]
+    except ImportError:
+        figure = None
+    result = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    for name in ("maxmargin LinearSVMClassifier()", "LinearSVC(multi_class=\"crammer_singer\")",
+                 "LinearSVC()", "SGDClassifier(loss=\"hinge\")"):
+        assert name in out
+    assert "gradient check of dW: GradientCheck(passed" in out
+    assert "demo: OK" in out
+    if figure is not None:
+        assert figure.stat().st_size > 10_000

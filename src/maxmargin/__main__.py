@@ -1,5 +1,8 @@
 """python -m maxmargin: the fused SVM loss on a CIFAR-10-sized problem.
 
+(``python -m maxmargin demo`` trains a classifier on handwritten digits
+instead: see maxmargin._demo.)
+
 Builds a problem of CIFAR-10's training-batch shape (N = 500 images of
 D = 3073 values: 32 x 32 x 3 pixels and a constant 1 for the bias trick;
 C = 10 classes) with visible structure (each class a smooth template plus
@@ -85,4 +88,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["demo"]:
+        from maxmargin import _demo
+        sys.exit(_demo.main(sys.argv[2:]))
     sys.exit(main())

@@ -1,0 +1,361 @@
+"""A scikit-learn classifier trained with maxmargin's kernels.
+
+    from maxmargin.sklearn import LinearSVMClassifier
+    clf = LinearSVMClassifier().fit(X_train, y_train)
+    clf.score(X_test, y_test)
+
+Needs scikit-learn (``pip install "maxmargin[sklearn]"``). The model is
+CS231n's linear SVM: scores s = X W + b, the multiclass hinge loss
+(`maxmargin.svm_loss`: Weston-Watkins or Crammer-Singer, p = 1 or 2) plus
+reg * |W|^2, minimised by minibatch SGD with momentum or, for the smooth
+p = 2 loss, by L-BFGS on the full batch.
+"""
+
+import numbers
+import sys
+import time
+
+import numpy as np
+from scipy import optimize
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (_check_sample_weight, check_is_fitted,
+                                      validate_data)
+
+from .hinge import svm_loss
+
+# SGD momentum (heavy ball) and when a fit counts as long enough to show
+# progress without being asked.
+MOMENTUM = 0.9
+PROGRESS_AFTER_SECONDS = 2.0
+# The step of W is scaled by 1 / (1 + mean |x|^2); the intercept's feature
+# is the constant 1, so its step by 1 / (1 + 1).
+BIAS_SCALE = 0.5
+
+
+class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
+    """Linear multiclass SVM: predict argmax_c (x W + b)_c.
+
+    Parameters
+    ----------
+    kind : {"weston_watkins", "crammer_singer"}
+        The multiclass hinge: sum over wrong classes, or the worst one.
+    p : {1, 2}
+        Hinge (1) or squared hinge (2, smooth: L-BFGS can be used).
+    delta : float
+        The margin.
+    reg : float
+        L2 penalty reg * |W|^2 (the intercept is not penalised).
+    fit_intercept : bool
+        Learn b (else b = 0).
+    solver : {"sgd", "lbfgs"}
+        "sgd": minibatch SGD with momentum 0.9 and a step that decays as
+        learning_rate / (1 + epoch), scaled by 1 / (1 + mean |x|^2) for W
+        (so that unscaled features work) and by 1/2 for the intercept. "lbfgs": scipy.optimize L-BFGS-B on the
+        full-batch loss; only with p = 2.
+    batch_size : int
+        Rows per SGD step.
+    learning_rate : float
+        The initial SGD step, relative to the scale above.
+    max_iter : int
+        Epochs (SGD) or iterations (L-BFGS).
+    tol : float or None
+        SGD stops when the epoch loss has not fallen below best - tol for
+        n_iter_no_change epochs (None: never); L-BFGS's gradient tolerance.
+    n_iter_no_change : int
+    shuffle : bool
+        Reshuffle the rows every epoch.
+    class_weight : None, "balanced" or dict {label: weight}
+        Multiplies each sample's loss (as in scikit-learn).
+    random_state : None, int or Generator
+        The shuffle order.
+    n_threads : None or int
+        Passed to `maxmargin.svm_loss`.
+    warm_start : bool
+        Continue from the previous fit's weights.
+    verbose : int
+        Print each epoch's loss and training accuracy. A fit that takes
+        longer than two seconds prints a progress line even when 0.
+
+    Attributes
+    ----------
+    classes_ : (C,) the labels, sorted; coef_ : (C, D); intercept_ : (C,);
+    n_features_in_ : D; n_iter_ : epochs or iterations run;
+    loss_curve_ : list of the loss per epoch (SGD) or per iteration (L-BFGS).
+    """
+
+    def __init__(self, *, kind="weston_watkins", p=1, delta=1.0, reg=1e-4,
+                 fit_intercept=True, solver="sgd", batch_size=64, learning_rate=3.0,
+                 max_iter=30, tol=1e-4, n_iter_no_change=5, shuffle=True,
+                 class_weight=None, random_state=None, n_threads=None, warm_start=False,
+                 verbose=0):
+        self.kind = kind
+        self.p = p
+        self.delta = delta
+        self.reg = reg
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.shuffle = shuffle
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+    # --- checks ---------------------------------------------------------
+
+    def _check_params(self):
+        name = type(self).__name__
+        if self.kind not in ("weston_watkins", "crammer_singer"):
+            raise ValueError(f"{name}: kind must be 'weston_watkins' or 'crammer_singer'; "
+                             f"got {self.kind!r}")
+        if self.p not in (1, 2) or isinstance(self.p, bool):
+            raise ValueError(f"{name}: p must be 1 or 2; got {self.p!r}")
+        if self.solver not in ("sgd", "lbfgs"):
+            raise ValueError(f"{name}: solver must be 'sgd' or 'lbfgs'; got {self.solver!r}")
+        if self.solver == "lbfgs" and self.p != 2:
+            raise ValueError(f"{name}: solver='lbfgs' needs the smooth loss p=2; got p={self.p}")
+        for attr in ("batch_size", "max_iter", "n_iter_no_change"):
+            value = getattr(self, attr)
+            if (not isinstance(value, numbers.Integral) or isinstance(value, bool)
+                    or value < 1):
+                raise ValueError(f"{name}: {attr} must be a positive integer; got {value!r}")
+        for attr in ("learning_rate", "delta", "reg"):
+            value = getattr(self, attr)
+            if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0 or (
+                    attr == "learning_rate" and value == 0):
+                raise ValueError(f"{name}: {attr} must be a "
+                                 f"{'positive' if attr == 'learning_rate' else 'non-negative'} "
+                                 f"finite number; got {value!r}")
+        if self.tol is not None and (not isinstance(self.tol, numbers.Real) or self.tol < 0):
+            raise ValueError(f"{name}: tol must be None or a non-negative number; "
+                             f"got {self.tol!r}")
+
+    def _validate(self, X, y="no_validation", reset=True):
+        """X (and y, when given, even as None: then the usual error)."""
+        return validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
+                             reset=reset)
+
+    def _sample_weights(self, y_index, n_samples, sample_weight, X):
+        """Per-row weights: sample_weight times the class weight of the row,
+        rescaled to average 1, so that the loss is the weighted mean
+        sum w_i L_i / sum w_i: a weight of 2 is a repeated row, a weight of 0
+        a removed one, and the step size does not depend on the weights' scale."""
+        weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        cw = self.class_weight
+        if cw is None:
+            return self._normalised(weights)
+        n_classes = len(self.classes_)
+        if isinstance(cw, str) and cw == "balanced":
+            counts = np.bincount(y_index, minlength=n_classes).astype(np.float64)
+            per_class = np.where(counts > 0, len(y_index) / (n_classes * np.maximum(counts, 1)), 1.0)
+        elif isinstance(cw, dict):
+            per_class = np.ones(n_classes)
+            for label, weight in cw.items():
+                where = np.flatnonzero(self.classes_ == label)
+                if where.size == 0:
+                    raise ValueError(f"{type(self).__name__}: class_weight names the label "
+                                     f"{label!r}, which is not among the classes {self.classes_}")
+                per_class[where[0]] = weight
+        else:
+            raise ValueError(f"{type(self).__name__}: class_weight must be None, 'balanced' or "
+                             f"a dict; got {cw!r}")
+        return self._normalised(weights * per_class[y_index])
+
+    def _normalised(self, weights):
+        total = float(np.sum(weights))
+        if not total > 0:
+            raise ValueError(f"{type(self).__name__}: the sample weights (times the class "
+                             f"weights) must have a positive sum; got {total}")
+        return weights * (len(weights) / total)
+
+    def _labels_to_index(self, y):
+        index = np.searchsorted(self.classes_, y)
+        index = np.clip(index, 0, len(self.classes_) - 1)
+        unseen = self.classes_[index] != y
+        if np.any(unseen):
+            raise ValueError(f"{type(self).__name__}: y has labels not in classes_ "
+                             f"{self.classes_}: {np.unique(y[unseen])[:5]}")
+        return index
+
+    # --- state ----------------------------------------------------------
+
+    def _init_state(self, n_features, dtype):
+        n_classes = len(self.classes_)
+        self._W = np.zeros((n_features, n_classes), dtype=dtype)
+        self._b = np.zeros(n_classes, dtype=dtype)
+        self._velocity_W = np.zeros_like(self._W)
+        self._velocity_b = np.zeros_like(self._b)
+        self._rng = np.random.default_rng(self.random_state)
+        self._epochs_done = 0
+        self.loss_curve_ = []
+
+    def _publish(self):
+        self.coef_ = np.ascontiguousarray(self._W.T)
+        self.intercept_ = self._b.copy() if self.fit_intercept else np.zeros_like(self._b)
+
+    def _loss_and_grads(self, X, y_index, weights, W, b):
+        return svm_loss(W, X, y_index, b=b if self.fit_intercept else None, reg=self.reg,
+                        delta=self.delta, p=self.p, kind=self.kind, sample_weight=weights,
+                        n_threads=self.n_threads)
+
+    # --- training -------------------------------------------------------
+
+    def _sgd_epoch(self, X, y_index, weights, rng, scale):
+        n = X.shape[0]
+        order = rng.permutation(n) if self.shuffle else np.arange(n)
+        step = self.learning_rate / (1.0 + self._epochs_done)
+        step_W, step_b = step * scale, step * BIAS_SCALE
+        total = 0.0
+        W, b = self._W, self._b
+        for start in range(0, n, self.batch_size):
+            rows = order[start:start + self.batch_size]
+            grads = self._loss_and_grads(X[rows], y_index[rows], weights[rows], W, b)
+            total += grads[0] * len(rows)
+            # Heavy-ball momentum: v = m v - step g; w += v.
+            self._velocity_W *= MOMENTUM
+            self._velocity_W -= step_W * grads[1]
+            W += self._velocity_W
+            if self.fit_intercept:
+                self._velocity_b *= MOMENTUM
+                self._velocity_b -= step_b * grads[2]
+                b += self._velocity_b
+        self._epochs_done += 1
+        return total / n
+
+    def _fit_sgd(self, X, y_index, weights, epochs, rng):
+        # Step scale: the hinge's gradient grows with |x|, so a fixed step
+        # that suits standardised features diverges on raw pixels (0-16).
+        scale = 1.0 / (1.0 + float(np.mean(np.einsum("ij,ij->i", X, X, dtype=np.float64))))
+        best, stale = np.inf, 0
+        started = time.perf_counter()
+        self._progress_shown = False
+        for epoch in range(epochs):
+            loss = self._sgd_epoch(X, y_index, weights, rng, scale)
+            self.loss_curve_.append(loss)
+            self.n_iter_ = epoch + 1
+            self._report(epoch, epochs, loss, X, y_index, started)
+            if not np.isfinite(loss):
+                break
+            if self.tol is not None:
+                if loss > best - self.tol:
+                    stale += 1
+                    if stale >= self.n_iter_no_change:
+                        break
+                else:
+                    stale = 0
+                best = min(best, loss)
+        if self._progress_shown:
+            print(file=sys.stderr)  # end the progress line
+
+    def _fit_lbfgs(self, X, y_index, weights):
+        n_features, n_classes = self._W.shape
+        dtype = X.dtype
+        size_W = n_features * n_classes
+
+        def objective(theta):
+            W = theta[:size_W].reshape(n_features, n_classes).astype(dtype)
+            b = theta[size_W:].astype(dtype)
+            result = self._loss_and_grads(X, y_index, weights, W, b)
+            grad = np.concatenate([result[1].ravel(),
+                                   result[2] if self.fit_intercept else np.zeros(n_classes)])
+            self.loss_curve_.append(float(result[0]))
+            return float(result[0]), grad.astype(np.float64)
+
+        theta0 = np.concatenate([self._W.ravel(), self._b]).astype(np.float64)
+        result = optimize.minimize(objective, theta0, jac=True, method="L-BFGS-B",
+                                   options={"maxiter": self.max_iter,
+                                            "gtol": 0.0 if self.tol is None else self.tol})
+        self._W[...] = result.x[:size_W].reshape(n_features, n_classes)
+        self._b[...] = result.x[size_W:]
+        self.n_iter_ = int(result.nit)
+
+    def _report(self, epoch, epochs, loss, X, y_index, started):
+        elapsed = time.perf_counter() - started
+        if self.verbose:
+            accuracy = np.mean(np.argmax(X @ self._W + self._b, axis=1) == y_index)
+            print(f"epoch {epoch + 1}/{epochs}: loss {loss:.6g}, training accuracy "
+                  f"{accuracy:.4f}, {elapsed:.2f} s", file=sys.stderr)
+        elif elapsed > PROGRESS_AFTER_SECONDS:
+            print(f"\r{type(self).__name__}: epoch {epoch + 1}/{epochs}, loss {loss:.6g}, "
+                  f"{elapsed:.1f} s", end="", file=sys.stderr, flush=True)
+            self._progress_shown = True
+
+    def fit(self, X, y, sample_weight=None):
+        """Train on X (N, D) and labels y (N,); returns self."""
+        self._check_params()
+        X, y = self._validate(X, y, reset=True)
+        check_classification_targets(y)
+        classes = np.unique(y)
+        keep = (self.warm_start and hasattr(self, "_W") and
+                np.array_equal(getattr(self, "classes_", None), classes) and
+                self._W.shape[0] == X.shape[1] and self._W.dtype == X.dtype)
+        self.classes_ = classes
+        if not keep:
+            self._init_state(X.shape[1], X.dtype)
+        else:
+            self._epochs_done = 0
+            self._rng = np.random.default_rng(self.random_state)
+            self.loss_curve_ = []
+        y_index = self._labels_to_index(y)
+        weights = self._sample_weights(y_index, X.shape[0], sample_weight, X)
+        if self.solver == "lbfgs":
+            self._fit_lbfgs(X, y_index, weights)
+        else:
+            self._fit_sgd(X, y_index, weights, self.max_iter, self._rng)
+        self._publish()
+        return self
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One SGD epoch over (X, y). The first call needs `classes` (all the
+        labels there will ever be); later calls continue where it stopped."""
+        self._check_params()
+        first = not hasattr(self, "_W")
+        X, y = self._validate(X, y, reset=first)
+        check_classification_targets(y)
+        if first:
+            if classes is None:
+                raise ValueError(f"{type(self).__name__}: classes must be passed on the first "
+                                 "call to partial_fit")
+            self.classes_ = np.unique(np.asarray(classes))
+            self._init_state(X.shape[1], X.dtype)
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(f"{type(self).__name__}: classes {np.unique(classes)} differ from "
+                             f"those of the first call {self.classes_}")
+        y_index = self._labels_to_index(y)
+        weights = self._sample_weights(y_index, X.shape[0], sample_weight, X)
+        X = X.astype(self._W.dtype, copy=False)
+        scale = 1.0 / (1.0 + float(np.mean(np.einsum("ij,ij->i", X, X, dtype=np.float64))))
+        loss = self._sgd_epoch(X, y_index, weights, self._rng, scale)
+        self.loss_curve_.append(loss)
+        self.n_iter_ = self._epochs_done
+        self._publish()
+        return self
+
+    # --- prediction -----------------------------------------------------
+
+    def decision_function(self, X):
+        """Scores X W + b, (N, C) (or (N,) with two classes: class 1 minus class 0)."""
+        check_is_fitted(self, "coef_")
+        X = self._validate(X, reset=False)
+        scores = X @ self.coef_.T.astype(X.dtype, copy=False) + self.intercept_.astype(X.dtype)
+        if len(self.classes_) == 2:
+            return scores[:, 1] - scores[:, 0]
+        return scores
+
+    def predict(self, X):
+        """The label of the highest score for each row of X."""
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(int)]
+        return self.classes_[np.argmax(scores, axis=1)]

@@ -36,15 +36,19 @@ def test_scikit_learn_estimator_checks(estimator):
     check_estimator(estimator, expected_failed_checks=EXPECTED_FAILURES)
 
 
-@pytest.mark.parametrize("params", [{}, {"kind": "crammer_singer"},
-                                    {"p": 2, "solver": "lbfgs"}],
-                         ids=["default", "crammer_singer", "lbfgs"])
+@pytest.mark.parametrize("params", [{}, {"kind": "crammer_singer"}, {"p": 2},
+                                    {"kind": "crammer_singer", "p": 2},
+                                    {"p": 2, "solver": "lbfgs"},
+                                    {"kind": "crammer_singer", "p": 2, "solver": "lbfgs"}],
+                         ids=["default", "crammer_singer", "squared", "crammer_singer-squared",
+                              "lbfgs", "crammer_singer-lbfgs"])
 def test_digits_accuracy(digits, params):
     X_train, X_test, y_train, y_test = digits
     clf = LinearSVMClassifier(random_state=0, **params).fit(X_train, y_train)
     assert clf.score(X_test, y_test) > 0.93
     assert clf.coef_.shape == (10, 64) and clf.intercept_.shape == (10,)
     assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+    assert max(clf.loss_curve_) < 1e3  # no divergence on the way
 
 
 def test_a_broken_gradient_would_fail_the_accuracy_threshold(digits, monkeypatch):

@@ -14,6 +14,9 @@ Design
    in a fixed order, so results are identical for every thread count.
    The ranking loss (`ranking_rows`) works on blocks of whole rows through
    flat scratch, so that its selects vectorise (see `ranking_pair_terms`).
+   `few_class_pass` is svm_loss's single pass for few classes: row blocks
+   through the C micro-kernels of fewclass.h (scores, then dW's share),
+   with the same row helpers between them.
 4. Entry points (`multiclass_hinge_kernel`, `svm_loss_kernel`,
    `ranking_hinge_kernel`) are called by
    `maxmargin.hinge` after it has validated and allocated everything. They
@@ -31,10 +34,8 @@ Arithmetic, in the same order as `maxmargin.reference`:
 from cython cimport floating
 from cython.parallel cimport prange, threadid
 from libc.math cimport INFINITY
-from libc.stdlib cimport malloc, free
-
-
 from libc.stdint cimport uintptr_t
+from libc.stdlib cimport malloc, free
 
 from _blas cimport gemm
 from _indices cimport first_out_of_range
@@ -76,10 +77,11 @@ cdef Py_ssize_t BLOCKED_MAX_CLASSES = 64
 cdef Py_ssize_t TRANSPOSED_DW_MIN_ROWS = 128
 
 
-# svm_loss with at most FEWCLASS_MAX_CLASSES classes takes the single-pass path of `few_class_pass`: each row
-# block of about FEWCLASS_BLOCK_BYTES of X is read from memory once, for its
-# scores and then its share of dW, with the SIMD micro-kernels of
-# fewclass.h; above it, the two-GEMM path (bench/RESULTS.md: crossover).
+# svm_loss with at most FEWCLASS_MAX_CLASSES classes takes the single pass
+# of `few_class_pass`: each row block of about FEWCLASS_BLOCK_BYTES of X is
+# read from memory once, for its scores and then its share of dW, with the
+# SIMD micro-kernels of fewclass.h; above it, the two-GEMM path
+# (bench/RESULTS.md: crossover).
 cdef Py_ssize_t FEWCLASS_MAX_CLASSES = 16
 # Below FEWCLASS_MIN_ROWS rows the two GEMMs win: the single pass packs W
 # and unpacks dW, three extra trips through D x C, for too little work.
@@ -436,8 +438,8 @@ cdef inline void* align64(void* p) noexcept nogil:
 
 
 cdef int few_class_pass(
-        const floating* X, Py_ssize_t x_rs, Py_ssize_t x_cs, const floating* W, Py_ssize_t w_rs,
-        Py_ssize_t w_cs, const floating* b, Py_ssize_t n_samples,
+        const floating* X, Py_ssize_t x_rs, Py_ssize_t x_cs, const floating* W,
+        Py_ssize_t w_rs, Py_ssize_t w_cs, const floating* b, Py_ssize_t n_samples,
         Py_ssize_t n_features, Py_ssize_t n_classes, const Py_ssize_t* y,
         floating delta, int p, bint crammer_singer, const double* sw,
         const double* cw, double denom, floating* dW, bint keep_dW,
@@ -628,9 +630,10 @@ def svm_loss_kernel(
         int margin_threads):
     """CS231n's fused SVM loss from features; returns the loss.
 
-    With few classes and X's rows unit-strided: one pass over X in row
-    blocks by the SIMD micro-kernels, on n_threads threads (`few_class_pass`).
-    Otherwise, for each block of rows: S = X_b W + b by one GEMM into a scratch block,
+    With few classes and enough rows (FEWCLASS_MAX_CLASSES, FEWCLASS_MIN_ROWS):
+    one pass over X in row blocks by the SIMD micro-kernels, on n_threads
+    threads (`few_class_pass`). Otherwise, for each block of rows:
+    S = X_b W + b by one GEMM into a scratch block,
     the margin pass turns S into G = dL/dS in place, and dW += X_b^T G by one
     more GEMM while X_b is still in cache (a single block unless C is small
     and X large, see BLOCK_BYTES). dW starts from 2 reg W (plus its old value

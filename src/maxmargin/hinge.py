@@ -179,7 +179,10 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
         variable forks. A gradient without a buffer comes back fresh. The
         returned loss is this call's alone.
     n_threads : int, optional
-        Threads for the margin pass between the two GEMMs; the GEMMs use the
+        With few classes (C <= 16) and N >= 128, svm_loss reads X once in
+        row blocks with SIMD micro-kernels and no BLAS call; there None uses
+        all usable cores. Otherwise: threads for the margin pass between the
+        two GEMMs; the GEMMs use the
         BLAS library's own threads. None runs the pass serially: right after
         a multithreaded GEMM, BLAS's worker threads still spin on the cores
         a parallel pass would use, and on 2 cores a parallel pass measured

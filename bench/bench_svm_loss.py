@@ -29,6 +29,9 @@ import pytest
 import maxmargin
 from maxmargin import _hinge, reference
 
+# bench/ is on sys.path when pytest collects this file.
+from compare import svm_problem as problem
+
 SHAPES = [(1, 8, 2), (1, 3073, 10), (64, 100, 10), (256, 3073, 10), (500, 3073, 10),
           (4096, 3073, 10), (4096, 3073, 32), (4096, 512, 32), (4096, 3073, 100),
           (4096, 512, 100), (256, 512, 1000), (4096, 512, 1000)]
@@ -37,15 +40,6 @@ ROLES = ["floor", "maxmargin", "maxmargin reg=1e-3", "maxmargin n_threads=2",
          "maxmargin two GEMMs", "maxmargin SIMD baseline", "maxmargin n_threads=1",
          "reference"]
 SINGLE_PASS_ROLES = {"maxmargin two GEMMs", "maxmargin SIMD baseline", "maxmargin n_threads=1"}
-
-
-def problem(shape, dtype):
-    n, d, c = shape
-    rng = np.random.default_rng(0)
-    W = (rng.standard_normal((d, c)) * 1e-3).astype(dtype)
-    X = rng.standard_normal((n, d)).astype(dtype)
-    y = rng.integers(0, c, n)
-    return W, X, y
 
 
 def call_for(role, shape, dtype):

@@ -36,7 +36,9 @@ KERNELS = {"svm_loss": SVM_SHAPES}
 IMPLEMENTATIONS = ["floor", "maxmargin", "reference", "torch", "jax"]
 
 
-def _svm_problem(shape, dtype):
+def svm_problem(shape, dtype):
+    """The svm_loss problem every benchmark times (bench_svm_loss.py too):
+    W small as CS231n initialises it, X standard normal, fixed seed."""
     import numpy as np
     n, d, c = shape
     rng = np.random.default_rng(0)
@@ -50,7 +52,7 @@ def _svm_loss_call(impl, shape, dtype):
     """A zero-argument callable computing CS231n's mean multiclass SVM loss
     and dL/dW (delta 1, no regulariser) the way `impl` would."""
     import numpy as np
-    W, X, y = _svm_problem(shape, dtype)
+    W, X, y = svm_problem(shape, dtype)
     if impl == "floor":
         from maxmargin import _hinge
         S = np.empty((shape[0], shape[2]), dtype)

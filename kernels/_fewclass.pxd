@@ -4,8 +4,6 @@
 cdef extern from "fewclass.h" nogil:
     ctypedef struct fewclass_kernels:
         const char* name
-        int lanes_f32
-        int lanes_f64
         void (*pack_w_f32)(const float* W, Py_ssize_t row_stride, Py_ssize_t col_stride,
                            Py_ssize_t D, Py_ssize_t C, float* Wp) noexcept nogil
         void (*pack_w_f64)(const double* W, Py_ssize_t row_stride, Py_ssize_t col_stride,

@@ -902,17 +902,21 @@ def streaming_read(const floating[:] s, const floating[:, ::1] s_c):
 
 # --- 5. the instruction set of the few-classes micro-kernels ---------------
 
-def simd_paths():
-    """The micro-kernel paths compiled into this build that this CPU can
-    run, best first (e.g. ["avx2", "baseline"])."""
+def _compiled_paths():
+    """The micro-kernel paths compiled into this build, best first."""
     cdef const char* const* names = fewclass_compiled_paths()
     cdef Py_ssize_t i = 0
     found = []
     while names[i] != NULL:
-        if fewclass_cpu_supports(names[i]):
-            found.append(names[i].decode())
+        found.append(names[i].decode())
         i += 1
     return found
+
+
+def simd_paths():
+    """The micro-kernel paths compiled into this build that this CPU can
+    run, best first (e.g. ["avx2", "baseline"])."""
+    return [name for name in _compiled_paths() if fewclass_cpu_supports(name.encode())]
 
 
 def simd_path():
@@ -930,14 +934,8 @@ def select_simd_path(name):
         raise TypeError(f"SIMD path: expected a str, got {type(name).__name__}")
     status = fewclass_select(name.encode())
     if status == -1:
-        compiled = []
-        names = fewclass_compiled_paths()
-        i = 0
-        while names[i] != NULL:
-            compiled.append(names[i].decode())
-            i += 1
         raise ValueError(f"unknown SIMD path {name!r}: expected 'auto' or one of "
-                         f"{', '.join(compiled)}")
+                         f"{', '.join(_compiled_paths())}")
     if status == -2:
         raise ValueError(f"SIMD path {name!r} cannot run on this CPU; it runs: "
                          f"{', '.join(simd_paths())}")

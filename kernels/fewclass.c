@@ -162,22 +162,18 @@ typedef double baseline_f64 __attribute__((vector_size(16)));
 
 /* --- the table of paths and the choice among them ---------------------- */
 
-#define FEWCLASS_PATH_ENTRY(path, f32_lanes, f64_lanes)                      \
-    {#path, f32_lanes, f64_lanes, pack_w_f32_##path, pack_w_f64_##path,     \
+#define FEWCLASS_PATH_ENTRY(path)                                            \
+    {#path, pack_w_f32_##path, pack_w_f64_##path,                           \
      scores_f32_##path, scores_f64_##path, grad_f32_##path, grad_f64_##path, \
      finish_f32_##path, finish_f64_##path}
 
 /* Best first. */
 static const fewclass_kernels PATHS[] = {
 #if FEWCLASS_X86
-    FEWCLASS_PATH_ENTRY(avx512, 16, 8),
-    FEWCLASS_PATH_ENTRY(avx2, 8, 4),
+    FEWCLASS_PATH_ENTRY(avx512),
+    FEWCLASS_PATH_ENTRY(avx2),
 #endif
-#if FEWCLASS_VECTORS
-    FEWCLASS_PATH_ENTRY(baseline, 4, 2),
-#else
-    FEWCLASS_PATH_ENTRY(baseline, 1, 1),
-#endif
+    FEWCLASS_PATH_ENTRY(baseline),
 };
 #define N_PATHS (sizeof PATHS / sizeof PATHS[0])
 

@@ -43,8 +43,6 @@
 
 typedef struct {
     const char *name;
-    /* Elements of each dtype per vector on this path. */
-    int lanes_f32, lanes_f64;
     /* Wp = W (D, C; any element strides) in the W panel layout. */
     void (*pack_w_f32)(const float *W, ptrdiff_t row_stride,
                        ptrdiff_t col_stride, ptrdiff_t D, ptrdiff_t C,

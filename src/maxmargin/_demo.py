@@ -32,16 +32,6 @@ def _fit_time(make, X, y, repeats=3):
     return model, best
 
 
-def _median_time(func, seconds=0.3):
-    func()
-    times, end = [], time.perf_counter() + seconds
-    while time.perf_counter() < end or len(times) < 5:
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def _plot(path, clf):
     import matplotlib
     matplotlib.use("Agg")
@@ -79,6 +69,7 @@ def main(argv=None):
         return 2
     import maxmargin
     from maxmargin import reference
+    from maxmargin.__main__ import median_time
     from maxmargin.gradcheck import check_gradient
     from maxmargin.sklearn import LinearSVMClassifier
 
@@ -119,8 +110,10 @@ def main(argv=None):
                            W, dW, n_checks=60, rng=0)
     print(f"training loss {loss:.6f}; gradient check of dW: {check!r}")
 
-    t_mm = _median_time(lambda: maxmargin.svm_loss(W, X_train, y_index, b=b, reg=ours.reg))
-    t_ref = _median_time(lambda: reference.svm_loss(W, X_train, y_index, b=b, reg=ours.reg))
+    t_mm = median_time(lambda: maxmargin.svm_loss(W, X_train, y_index, b=b, reg=ours.reg),
+                       min_seconds=0.3)
+    t_ref = median_time(lambda: reference.svm_loss(W, X_train, y_index, b=b, reg=ours.reg),
+                        min_seconds=0.3)
     print(f"loss and gradient on the {len(y_train)} training images: maxmargin "
           f"{t_mm * 1e6:.0f} us, NumPy reference {t_ref * 1e6:.0f} us ({t_ref / t_mm:.1f}x)")
 

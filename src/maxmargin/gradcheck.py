@@ -102,20 +102,21 @@ def _prepare(func, x, analytic, h, n_checks, rtol):
 
 
 def _in_float64(f, x, func):
-    """x as float64 (with a warning when it was float32), and f to call on it.
+    """A copy of x to perturb: float64, with a warning when x was float32.
 
     f is tried on the float64 copy; if it refuses (raises), the check runs in
     x's own dtype."""
     if x.dtype == np.float64:
-        return x.copy(), f
+        return x.copy()
+    # stacklevel: the user's call, above check_*, _check and this.
     warnings.warn(f"{func}: x is {x.dtype}; finite differences in {x.dtype} are "
-                  "unreliable, checking in float64", PrecisionWarning, stacklevel=3)
+                  "unreliable, checking in float64", PrecisionWarning, stacklevel=4)
     wide = x.astype(np.float64)
     try:
         f(wide.copy())
     except Exception:
-        return x.copy(), f
-    return wide, f
+        return x.copy()
+    return wide
 
 
 def check_gradient(f, x, analytic, *, h=1e-5, n_checks=None, rng=None, rtol=1e-6):
@@ -131,9 +132,14 @@ def check_gradient(f, x, analytic, *, h=1e-5, n_checks=None, rng=None, rtol=1e-6
 
     Returns a `GradientCheck` (true when passed).
     """
-    func = "check_gradient"
+    return _check("check_gradient", f, x, analytic, h, n_checks, rng, rtol)
+
+
+def _check(func, f, x, analytic, h, n_checks, rng, rtol):
+    """check_gradient's work, with `func` naming the public function in
+    messages and warnings."""
     analytic, h, rtol = _prepare(func, x, analytic, h, n_checks, rtol)
-    point, f = _in_float64(f, x, func)
+    point = _in_float64(f, x, func)
     flat = point.reshape(-1)
     wanted = analytic.reshape(-1)
     if n_checks is None or n_checks >= flat.size:
@@ -181,7 +187,7 @@ def check_vjp(f, x, dout, analytic, *, h=1e-5, n_checks=None, rng=None, rtol=1e-
     """Check a vector-Jacobian product: `analytic` = d/dx sum(dout * f(x)).
 
     f: callable, f(x) -> array of dout's shape. The rest as in
-    `check_gradient`, which this calls on x -> sum(dout * f(x)) (in float64).
+    `check_gradient`, whose check this runs on x -> sum(dout * f(x)).
     """
     func = "check_vjp"
     dout = np.asarray(dout)
@@ -195,11 +201,4 @@ def check_vjp(f, x, dout, analytic, *, h=1e-5, n_checks=None, rng=None, rtol=1e-
             fail(func, "f(x)", f"an array of dout's shape {weights.shape}", describe(out))
         return float(np.sum(weights * out))
 
-    if isinstance(x, np.ndarray) and x.dtype == np.float32:
-        warnings.warn(f"{func}: x is float32; finite differences in float32 are "
-                      "unreliable, checking in float64", PrecisionWarning, stacklevel=2)
-        x = x.astype(np.float64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PrecisionWarning)
-        return check_gradient(projected, x, analytic, h=h, n_checks=n_checks, rng=rng,
-                              rtol=rtol)
+    return _check(func, projected, x, analytic, h, n_checks, rng, rtol)

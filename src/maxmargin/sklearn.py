@@ -37,6 +37,13 @@ BIAS_SCALE = 0.5
 SQUARED_HINGE_STEP = 0.1
 
 
+def _step_scale(X):
+    """1 / (1 + mean |x|^2), the factor of W's SGD step: the hinge's gradient
+    grows with |x|, so a fixed step that suits standardised features
+    diverges on raw pixels (0-16)."""
+    return 1.0 / (1.0 + float(np.mean(np.einsum("ij,ij->i", X, X, dtype=np.float64))))
+
+
 class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
     """Linear multiclass SVM: predict argmax_c (x W + b)_c.
 
@@ -241,9 +248,7 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
         return total / n
 
     def _fit_sgd(self, X, y_index, weights, epochs, rng):
-        # Step scale: the hinge's gradient grows with |x|, so a fixed step
-        # that suits standardised features diverges on raw pixels (0-16).
-        scale = 1.0 / (1.0 + float(np.mean(np.einsum("ij,ij->i", X, X, dtype=np.float64))))
+        scale = _step_scale(X)
         best, stale = np.inf, 0
         started = time.perf_counter()
         self._progress_shown = False
@@ -348,7 +353,7 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
         y_index = self._labels_to_index(y)
         weights = self._sample_weights(y_index, X.shape[0], sample_weight, X)
         X = X.astype(self._W.dtype, copy=False)
-        scale = 1.0 / (1.0 + float(np.mean(np.einsum("ij,ij->i", X, X, dtype=np.float64))))
+        scale = _step_scale(X)
         loss = self._sgd_epoch(X, y_index, weights, self._rng, scale)
         self.loss_curve_.append(loss)
         self.n_iter_ = self._epochs_done

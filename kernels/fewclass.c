@@ -12,7 +12,9 @@
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(FEWCLASS_NO_VECTORS)
 #define FEWCLASS_VECTORS 1
 #define FEWCLASS_TARGET(isa) __attribute__((target(isa)))
+#define ALWAYS_INLINE __attribute__((always_inline))
 #else
+#define ALWAYS_INLINE
 #define FEWCLASS_VECTORS 0
 #endif
 
@@ -214,8 +216,8 @@ typedef struct {
 #if defined(__GNUC__) || defined(__clang__)
 #define EXCHANGE(slot, value) __atomic_exchange_n(slot, value, __ATOMIC_ACQ_REL)
 #elif defined(_MSC_VER)
-#include <windows.h>
-#define EXCHANGE(slot, value) InterlockedExchangePointer((PVOID volatile *)(slot), value)
+#include <intrin.h>
+#define EXCHANGE(slot, value) _InterlockedExchangePointer((void *volatile *)(slot), value)
 #else
 #error "fewclass.c needs an atomic pointer exchange for this compiler"
 #endif

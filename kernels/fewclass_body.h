@@ -18,6 +18,8 @@
  *                rows' FMAs as a memory operand, loading it twice (measured
  *                10-20% slower on AVX2); empty where there is no such asm
  *   FN(name)     the name of a function of this instantiation
+ *   ALWAYS_INLINE  forces the register tiles into their callers (empty
+ *                where the compiler has no such attribute)
  *
  * Both kernels vectorise along D and hold register tiles of accumulators:
  *   scores: SCORE_ROWS rows x SCORE_CLASSES classes x 1 vector of D; D is
@@ -157,7 +159,7 @@ TARGET static void FN(finish)(const T *acc, ptrdiff_t n_acc,
  * STORE, the rows' vectors are also copied to the X panel at pan (rows
  * ldp apart). N_ROWS, N_CLASSES and STORE are constants at every call, so
  * the accumulators become registers. */
-TARGET static inline __attribute__((always_inline)) void FN(score_tile)(
+TARGET static inline ALWAYS_INLINE void FN(score_tile)(
     const T *x, ptrdiff_t x_step, const T *w, ptrdiff_t w_step,
     ptrdiff_t n_vec, V *part, ptrdiff_t C, T *pan, ptrdiff_t ldp,
     const int N_ROWS, const int N_CLASSES, const int STORE)
@@ -264,7 +266,7 @@ TARGET static void FN(scores)(const T *X, ptrdiff_t ldx, ptrdiff_t rows,
  * (fresh ? 0 : itself) + G[r, c] * x_r over the block's rows r in order,
  * x_r the row's pair in the X panel (rows ldp apart). N_CLASSES is a
  * constant at every call. */
-TARGET static inline __attribute__((always_inline)) void FN(grad_tile)(
+TARGET static inline ALWAYS_INLINE void FN(grad_tile)(
     const T *pair, ptrdiff_t ldp, ptrdiff_t rows, const T *g, ptrdiff_t ldg,
     T *dwp, int fresh, const int N_CLASSES)
 {

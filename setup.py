@@ -9,7 +9,10 @@ Everything about how the kernels are compiled is decided here, once:
   serially and the build says so. ``maxmargin.show_config()`` reports which
   way the installed build went.
 * ``MAXMARGIN_NATIVE=1`` adds ``-march=native`` (local builds only: such a
-  binary may not run on another machine).
+  binary may not run on another machine). The default build is portable
+  (the compiler's baseline for the platform, SSE2 on x86-64): a wheel runs
+  on any CPU of its architecture, and the few-classes micro-kernels choose
+  AVX2/FMA or AVX-512 at import (kernels/fewclass.c).
 * The Python layer's two hot modules are also compiled (see COMPILED_PYTHON).
 """
 
@@ -128,7 +131,9 @@ class BuildExtWithOpenMP(build_ext):
             if is_msvc:
                 ext.extra_compile_args += ["/Od", "/Zi"] if DEBUG else ["/O2"]
             else:
-                ext.extra_compile_args += ["-O0", "-g"] if DEBUG else ["-O3"]
+                # -g0: Python's own CFLAGS carry -g, and debug info would
+                # triple the wheel's size; symbols stay for profilers.
+                ext.extra_compile_args += ["-O0", "-g"] if DEBUG else ["-O3", "-g0"]
                 # Evaluate float expressions as written (no FMA contraction), so
                 # the kernels round exactly like the NumPy reference. Without
                 # trapping math the compiler may turn the hinge's selects into
@@ -146,6 +151,7 @@ def _extensions():
         ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
         ("MAXMARGIN_CYTHON_VERSION", '"%s"' % Cython.__version__),
         ("MAXMARGIN_DEBUG_BUILD", "1" if DEBUG else "0"),
+        ("MAXMARGIN_NATIVE_BUILD", "1" if NATIVE else "0"),
     ]
     extensions = [Extension(name, [source] + C_SOURCES.get(name, []),
                             define_macros=macros, include_dirs=["kernels"],

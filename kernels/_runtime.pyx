@@ -23,6 +23,7 @@ cdef extern from *:
     const char* MAXMARGIN_COMPILER
     const char* MAXMARGIN_CYTHON_VERSION  # set by setup.py
     const int MAXMARGIN_DEBUG_BUILD       # set by setup.py
+    const int MAXMARGIN_NATIVE_BUILD      # set by setup.py
 
 
 def openmp_enabled():
@@ -36,9 +37,11 @@ def openmp_max_threads():
 
 
 def build_info():
-    """The compiler, Cython version and debug switch the extension was built with."""
+    """The compiler, Cython version, and the debug and native switches the
+    extension was built with."""
     return {
         "compiler": MAXMARGIN_COMPILER.decode(),
         "cython": MAXMARGIN_CYTHON_VERSION.decode(),
         "debug": bool(MAXMARGIN_DEBUG_BUILD),
+        "native": bool(MAXMARGIN_NATIVE_BUILD),
     }

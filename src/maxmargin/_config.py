@@ -35,6 +35,8 @@ def config():
         "simd path (svm_loss, few classes)": (
             f"{_hinge.simd_path()} (this CPU runs: {', '.join(_hinge.simd_paths())}; "
             "MAXMARGIN_SIMD forces one)"),
+        "instruction set": ("native (-march=native: this CPU only)" if build["native"]
+                            else "portable (baseline; SIMD paths chosen at run time)"),
         "compiler": build["compiler"],
         "cython": build["cython"],
         "debug build": build["debug"],
@@ -47,6 +49,11 @@ def show_config(file=None):
     Cython version the kernels were built with."""
     file = sys.stdout if file is None else file
     info = config()
+    if not info["openmp"]:
+        info["openmp"] = (
+            "False (a serial build: MAXMARGIN_NO_OPENMP=1, a compiler without "
+            "OpenMP, or the macOS wheels; every loop runs on one thread, "
+            "whatever n_threads asks)")
     width = max(map(len, info))
     for key, value in info.items():
         print(f"{key:<{width}} : {value}", file=file)

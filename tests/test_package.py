@@ -1,9 +1,14 @@
-"""The package as a user meets it: version, show_config, the demo."""
+"""The package as a user meets it: version, show_config, the demo, and
+other packages' OpenMP runtimes in the same process."""
 
+import importlib.util
 import io
 import re
 import subprocess
 import sys
+import textwrap
+
+import pytest
 
 import maxmargin
 from maxmargin import _config
@@ -26,6 +31,9 @@ def test_show_config_reports_build_and_runtime():
     assert isinstance(info["openmp"], bool)
     assert info["threads (n_threads=None)"] >= 1
     assert info["cython"].startswith("3.")
+    assert info["instruction set"].split()[0] in ("portable", "native")
+    if not info["openmp"]:
+        assert "serial build" in text
 
 
 def test_public_api():
@@ -67,3 +75,50 @@ def test_digits_demo_trains_compares_and_plots(tmp_path):
     assert "demo: OK" in out
     if figure is not None:
         assert figure.stat().st_size > 10_000
+
+
+# Each package brings its own OpenMP runtime: a source build of maxmargin
+# links the system's libgomp, the wheel its own copy under a hashed name,
+# scikit-learn's wheel another, PyTorch's yet another. Each extension binds
+# to the runtime it was linked with, so they must all work in one process,
+# in either import order, with each one's parallel loops running in turn.
+OPENMP_NEIGHBOURS_SCRIPT = textwrap.dedent("""
+    import importlib, sys
+    import numpy as np
+    for name in sys.argv[1:]:
+        importlib.import_module(name)
+    import maxmargin
+    from maxmargin import reference
+    from sklearn.cluster import KMeans
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2000, 300))
+    W = rng.standard_normal((300, 10)) * 1e-2
+    y = rng.integers(0, 10, 2000)
+    expected = reference.svm_loss(W, X, y)
+    for round in range(2):
+        KMeans(8, n_init=1, random_state=0).fit(X)   # scikit-learn's OpenMP loops
+        if "torch" in sys.argv:
+            import torch
+            torch.set_num_threads(2)
+            torch.from_numpy(X).sum(dim=1).tanh_()  # PyTorch's OpenMP pool
+        for n_threads in (1, 2):                     # maxmargin's (single pass, C = 10)
+            loss, dW = maxmargin.svm_loss(W, X, y, n_threads=n_threads)
+            assert abs(loss - expected[0]) <= 1e-12 * abs(expected[0]), loss
+            np.testing.assert_allclose(dW, expected[1], rtol=1e-10, atol=1e-14)
+    print("OK")
+""")
+
+
+@pytest.mark.parametrize("imports", [
+    ["sklearn", "maxmargin"], ["maxmargin", "sklearn"],
+    ["torch", "sklearn", "maxmargin"], ["maxmargin", "sklearn", "torch"]],
+    ids="-".join)
+def test_openmp_runtimes_of_other_packages_coexist(imports):
+    missing = [name for name in imports if importlib.util.find_spec(name) is None]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not installed (extras: test, peers)")
+    result = subprocess.run([sys.executable, "-c", OPENMP_NEIGHBOURS_SCRIPT, *imports],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == "OK"

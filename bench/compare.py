@@ -4,6 +4,11 @@ worker process.
 
     python bench/compare.py                      # every kernel, every shape
     python bench/compare.py --kernel svm_loss --rounds 15 --chart svm.png
+    python bench/compare.py --impl floor --impl maxmargin \
+        --build native=/path/to/other/venv/bin/python   # two builds side by side
+
+--build NAME=PYTHON adds "maxmargin@NAME": maxmargin as installed for that
+interpreter (a native build, another version), timed beside this one.
 
 Why worker processes: runtimes interfere when they share one. After each
 call OpenBLAS's idle threads spin for about 0.1 s and PyTorch's OpenMP pool
@@ -20,18 +25,20 @@ as absent, not as a failure. The table is markdown (for bench/RESULTS.md);
 """
 
 import argparse
-import multiprocessing as mp
+import json
 import os
 import platform
 import random
 import statistics
+import subprocess
 import sys
 import time
 
 # --- problems and implementations (run inside the workers) -------------------
 
 SVM_SHAPES = [(4096, 3073, 10), (500, 3073, 10), (256, 3073, 10), (64, 100, 10),
-              (4096, 3073, 32), (4096, 512, 32), (4096, 3073, 100), (4096, 512, 100)]
+              (1, 3073, 10), (4096, 3073, 32), (4096, 512, 32), (4096, 3073, 100),
+              (4096, 512, 100), (256, 512, 1000), (4096, 512, 1000)]
 KERNELS = {"svm_loss": SVM_SHAPES}
 IMPLEMENTATIONS = ["floor", "maxmargin", "reference", "torch", "jax"]
 
@@ -104,9 +111,12 @@ CALLS = {"svm_loss": _svm_loss_call}
 def _versions(impl):
     """What this implementation runs on: versions, BLAS, threads."""
     if impl in ("floor", "maxmargin"):
+        import maxmargin
         from maxmargin import _config
         info = _config.config()
-        return (f"maxmargin {info['maxmargin']}, {info['blas (via scipy.linalg.cython_blas)']}, "
+        return (f"maxmargin {info['maxmargin']} ({info['instruction set'].split()[0]} build, "
+                f"{os.path.dirname(maxmargin.__file__)}), "
+                f"{info['blas (via scipy.linalg.cython_blas)']}, "
                 f"{info['threads (n_threads=None)']} threads, SIMD {info['simd path (svm_loss, few classes)'].split()[0]}")
     if impl == "reference":
         import numpy as np
@@ -125,67 +135,80 @@ def _versions(impl):
     return "?"
 
 
-def _worker(impl, connection, batch_seconds):
-    """Serve one implementation: ("setup", kernel, shape, dtype), ("batch",),
-    ("info",), ("stop",). Replies ("ok", value) or ("absent"/"error", text)."""
+def _worker(impl, batch_seconds):
+    """Serve one implementation over stdin/stdout, one JSON message a line:
+    ["setup", kernel, shape, dtype], ["batch", inner], ["info"]; replies
+    ["ok", value] or ["absent"/"error", text]. End of input ends it."""
     import numpy as np
+    # Replies go to the real stdout; anything a library prints goes to stderr.
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     call = None
-    while True:
-        message = connection.recv()
+    for line in sys.stdin:
+        message = json.loads(line)
         try:
-            if message[0] == "stop":
-                return
             if message[0] == "info":
-                connection.send(("ok", _versions(impl)))
+                reply = ["ok", _versions(impl)]
             elif message[0] == "setup":
                 _, kernel, shape, dtype = message
-                call = CALLS[kernel](impl, shape, np.dtype(dtype).type)
+                call = CALLS[kernel](impl, tuple(shape), np.dtype(dtype).type)
                 end, calls = time.perf_counter() + 0.3, 0
                 while time.perf_counter() < end or calls < 3:  # warm-up, jit
                     call()
                     calls += 1
                 per_call = 0.3 / calls
-                inner = max(1, int(batch_seconds / per_call))
-                connection.send(("ok", inner))
+                reply = ["ok", max(1, int(batch_seconds / per_call))]
             elif message[0] == "batch":
                 inner = message[1]
                 start = time.perf_counter()
                 for _ in range(inner):
                     call()
-                connection.send(("ok", (time.perf_counter() - start) / inner))
+                reply = ["ok", (time.perf_counter() - start) / inner]
+            else:
+                reply = ["error", f"unknown message {message[0]!r}"]
         except ImportError as error:
-            connection.send(("absent", str(error)))
+            reply = ["absent", str(error)]
         except Exception as error:  # reported in the table, never hidden
-            connection.send(("error", f"{type(error).__name__}: {error}"))
+            reply = ["error", f"{type(error).__name__}: {error}"]
+        replies.write(json.dumps(reply) + "\n")
 
 
 # --- the driver ---------------------------------------------------------------
 
 class Peer:
-    """One implementation's worker process."""
+    """One implementation's worker: a fresh interpreter (`python`, this one
+    unless a --build names another) running this file with --worker."""
 
-    def __init__(self, impl, context, batch_seconds):
+    def __init__(self, impl, python, batch_seconds):
         self.impl = impl
-        self.connection, child = context.Pipe()
-        self.process = context.Process(target=_worker, args=(impl, child, batch_seconds),
-                                       daemon=True)
-        self.process.start()
+        role = impl.split("@")[0]
+        self.process = subprocess.Popen(
+            [python, os.path.abspath(__file__), "--worker", role,
+             "--batch-ms", str(batch_seconds * 1e3)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         self.absent = None
         self.inner = None
 
     def ask(self, *message):
-        self.connection.send(message)
-        return self.connection.recv()
+        self.process.stdin.write(json.dumps(message) + "\n")
+        reply = self.process.stdout.readline()
+        if not reply:
+            return "error", f"worker exited with code {self.process.wait()}"
+        return tuple(json.loads(reply))
 
     def stop(self):
-        self.connection.send(("stop",))
-        self.process.join(5)
+        self.process.stdin.close()
+        self.process.wait(5)
 
 
-def compare(kernel, shapes, dtypes, impls, rounds, batch_seconds, gap_seconds, say):
-    """{(shape, dtype): {impl: [seconds per call, one per round] or reason}}"""
-    context = mp.get_context("spawn")  # fresh interpreters: nothing shared
-    peers = [Peer(impl, context, batch_seconds) for impl in impls]
+def compare(kernel, shapes, dtypes, impls, rounds, batch_seconds, gap_seconds, say,
+            pythons=None):
+    """{(shape, dtype): {impl: [seconds per call, one per round] or reason}}.
+    `pythons` maps an implementation to the interpreter that runs it (default:
+    this one)."""
+    pythons = pythons or {}
+    peers = [Peer(impl, pythons.get(impl, sys.executable), batch_seconds) for impl in impls]
     results, versions = {}, {}
     try:
         for peer in peers:
@@ -230,26 +253,34 @@ def _fmt(seconds):
     return f"{seconds * 1e6:.1f} us" if seconds < 1e-3 else f"{seconds * 1e3:.2f} ms"
 
 
+def paired_ratio(times, others):
+    """Median over rounds of times[i] / others[i]: in each round the two
+    were timed moments apart, so a slow spell of the machine (seen here:
+    10x spreads over a run) divides out instead of landing on one side."""
+    return statistics.median(a / b for a, b in zip(times, others))
+
+
 def table(kernel, results, impls):
     """Markdown: medians [min-max over rounds], then ratios to the floor and
-    maxmargin / each other implementation."""
+    maxmargin / each other implementation (paired by round)."""
     others = [i for i in impls if i not in ("floor", "maxmargin")]
     head = (["shape", "dtype"] + [f"{i}" for i in impls] + ["maxmargin/floor"]
             + [f"maxmargin/{i}" for i in others])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for (shape, dtype), by_impl in results.items():
         cells = [str(shape), dtype]
-        medians = {}
+        timed = {}
         for impl in impls:
             times = by_impl.get(impl)
             if isinstance(times, list) and times:
-                medians[impl] = statistics.median(times)
-                cells.append(f"{_fmt(medians[impl])} [{_fmt(min(times))}-{_fmt(max(times))}]")
+                timed[impl] = times
+                cells.append(f"{_fmt(statistics.median(times))} "
+                             f"[{_fmt(min(times))}-{_fmt(max(times))}]")
             else:
                 cells.append("absent" if times is None or "absent" in str(times) else "error")
-        mm = medians.get("maxmargin")
+        mm = timed.get("maxmargin")
         for impl in ["floor"] + others:
-            cells.append(f"{mm / medians[impl]:.2f}" if mm and impl in medians else "")
+            cells.append(f"{paired_ratio(mm, timed[impl]):.2f}" if mm and impl in timed else "")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -272,7 +303,7 @@ def chart(path, kernel, results, impls, say):
         for key in keys:
             times, floor = results[key].get(impl), results[key].get("floor")
             ok = isinstance(times, list) and times and isinstance(floor, list) and floor
-            ratios.append(statistics.median(times) / statistics.median(floor) if ok else 0)
+            ratios.append(paired_ratio(times, floor) if ok else 0)
         ax.bar([i + k * width for i in range(len(keys))], ratios, width, label=impl)
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_xticks([i + width * (len(shown) - 1) / 2 for i in range(len(keys))])
@@ -298,8 +329,21 @@ def main(argv=None):
                         help="idle time before each visit: longer than the ~0.1 s "
                              "OpenBLAS's threads spin after a call")
     parser.add_argument("--chart", help="PNG file for the chart")
+    parser.add_argument("--build", action="append", default=[], metavar="NAME=PYTHON",
+                        help="also time maxmargin as installed for another interpreter, "
+                             "as maxmargin@NAME (repeatable)")
+    parser.add_argument("--worker", choices=IMPLEMENTATIONS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    impls = args.impl or IMPLEMENTATIONS
+    if args.worker:
+        return _worker(args.worker, args.batch_ms / 1e3)
+    impls = list(args.impl or IMPLEMENTATIONS)
+    pythons = {}
+    for build in args.build:
+        name, _, python = build.partition("=")
+        if not name or not python:
+            parser.error(f"--build wants NAME=PYTHON, got {build!r}")
+        impls.append(f"maxmargin@{name}")
+        pythons[f"maxmargin@{name}"] = python
     say = lambda text: print(text, file=sys.stderr, flush=True)
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}, "
           f"Python {platform.python_version()}")
@@ -308,9 +352,10 @@ def main(argv=None):
                   if args.shape else KERNELS[kernel])
         results, versions = compare(kernel, shapes, args.dtype or ["float32", "float64"],
                                     impls, args.rounds, args.batch_ms / 1e3,
-                                    args.gap_ms / 1e3, say)
+                                    args.gap_ms / 1e3, say, pythons)
         print()
-        print(f"## {kernel}: median over {args.rounds} rounds [min-max]")
+        print(f"## {kernel}: median over {args.rounds} rounds [min-max]; "
+              "ratios: median of the rounds' ratios")
         print()
         for impl in impls:
             print(f"- {impl}: {versions.get(impl)}")

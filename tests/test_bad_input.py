@@ -82,6 +82,9 @@ SVM_CASES = [
     (dict(p=True), TypeError, ["p"]),
     (dict(kind="ovr"), ValueError, ["kind", "weston_watkins"]),
     (dict(kind=None), TypeError, ["kind"]),
+    # an array is asked for no truth value (NumPy's own error would escape)
+    (dict(kind=np.array([], dtype=np.float16)), TypeError, ["kind", "float16"]),
+    (dict(reduction=np.array(["mean", "sum"])), TypeError, ["reduction"]),
     (dict(reduction="none"), ValueError, ["reduction", "mean"]),
     (dict(reduction="avg"), ValueError, ["reduction"]),
     (dict(n_threads=0), ValueError, ["n_threads"]),

@@ -37,6 +37,7 @@ FORWARD_CASES = [
     (dict(X=None), TypeError, ["X"]),
     (dict(activation="softmax"), ValueError, ["activation", "relu"]),
     (dict(activation=1), TypeError, ["activation"]),
+    (dict(activation=np.array(["relu"])), TypeError, ["activation"]),
     (dict(out=np.zeros((N, D_OUT + 1))), ValueError, ["out", f"({N}, {D_OUT})"]),
     (dict(out=np.zeros((N, D_OUT), np.float32)), TypeError, ["out", "float64"]),
     (dict(out=np.zeros((D_OUT, N)).T), ValueError, ["out", "C-contiguous"]),

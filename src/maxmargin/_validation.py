@@ -251,10 +251,12 @@ def positive_int(value, func, name):
 
 
 def choice(value, allowed, func, name):
-    """One of the strings in `allowed`."""
-    if value not in allowed:  # a str compares by value; anything else fails
-        if not isinstance(value, str):
-            fail(func, name, f"one of {allowed}", describe(value), TypeError)
+    """One of the strings (or None) in `allowed`."""
+    # Only a str or None is compared: `in` would ask an array for its truth
+    # value, which raises NumPy's own error instead of ours.
+    if not isinstance(value, str) and (value is not None or None not in allowed):
+        fail(func, name, f"one of {allowed}", describe(value), TypeError)
+    if value not in allowed:
         fail(func, name, f"one of {allowed}", repr(value))
     return value
 

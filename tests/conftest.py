@@ -18,3 +18,13 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many examples the fuzz suite ran (tests/test_fuzz.py)."""
+    import sys
+    fuzz = sys.modules.get("test_fuzz")
+    if fuzz is not None and fuzz.EXAMPLES_RUN:
+        counts = ", ".join(f"{name} {n}" for name, n in sorted(fuzz.EXAMPLES_RUN.items()))
+        terminalreporter.write_line(
+            f"fuzz examples: {sum(fuzz.EXAMPLES_RUN.values())} ({counts})")

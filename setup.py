@@ -8,6 +8,9 @@ Everything about how the kernels are compiled is decided here, once:
   and link OpenMP code (or ``MAXMARGIN_NO_OPENMP=1``) the kernels are compiled
   serially and the build says so. ``maxmargin.show_config()`` reports which
   way the installed build went.
+* ``MAXMARGIN_SANITIZE=address,undefined`` (any -fsanitize= list) builds
+  with those sanitizers, ``-O1 -g``; run it with the sanitizer runtime
+  preloaded (tests/sanitize.sh does both).
 * ``MAXMARGIN_NATIVE=1`` adds ``-march=native`` (local builds only: such a
   binary may not run on another machine). The default build is portable
   (the compiler's baseline for the platform, SSE2 on x86-64): a wheel runs
@@ -34,13 +37,15 @@ def _switch(name):
 DEBUG = _switch("MAXMARGIN_DEBUG")
 NATIVE = _switch("MAXMARGIN_NATIVE")
 SERIAL = _switch("MAXMARGIN_NO_OPENMP")
+SANITIZE = os.environ.get("MAXMARGIN_SANITIZE", "")
 
 # Each kind of build keeps its own build tree (generated C, objects, and the
 # staging area the wheel is made from), so switching a MAXMARGIN_* variable
 # never packages a module built the other way.
 BUILD_BASE = os.path.join("build", "-".join(
     ["debug" if DEBUG else "release"] + (["native"] if NATIVE else [])
-    + (["serial"] if SERIAL else [])))
+    + (["serial"] if SERIAL else [])
+    + (["sanitize-" + SANITIZE.replace(",", "-")] if SANITIZE else [])))
 
 COMPILER_DIRECTIVES = {
     "language_level": 3,
@@ -133,7 +138,12 @@ class BuildExtWithOpenMP(build_ext):
             else:
                 # -g0: Python's own CFLAGS carry -g, and debug info would
                 # triple the wheel's size; symbols stay for profilers.
-                ext.extra_compile_args += ["-O0", "-g"] if DEBUG else ["-O3", "-g0"]
+                if SANITIZE:
+                    ext.extra_compile_args += [f"-fsanitize={SANITIZE}", "-O1", "-g",
+                                               "-fno-omit-frame-pointer"]
+                    ext.extra_link_args += [f"-fsanitize={SANITIZE}"]
+                else:
+                    ext.extra_compile_args += ["-O0", "-g"] if DEBUG else ["-O3", "-g0"]
                 # Evaluate float expressions as written (no FMA contraction), so
                 # the kernels round exactly like the NumPy reference. Without
                 # trapping math the compiler may turn the hinge's selects into

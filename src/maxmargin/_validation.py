@@ -314,19 +314,21 @@ def _usable_cpus():
 
 
 USABLE_CPUS = _usable_cpus()
-# OpenMP reads OMP_NUM_THREADS once, when it starts, so the default is fixed.
-DEFAULT_THREADS = min(_runtime.openmp_max_threads(), USABLE_CPUS)
+_openmp_max_threads = _runtime.openmp_max_threads
 
 
 def n_threads(value, func):
     """Threads for maxmargin's own loops.
 
-    None: OpenMP's default team (which honours OMP_NUM_THREADS), capped by the
-    CPUs this process may run on. An int >= 1 is used as given (capped the same
-    way). Without OpenMP every loop is serial whatever is asked.
+    None: OpenMP's default team for the calling thread, capped by the CPUs
+    this process may run on. It is read at each call, so it honours
+    OMP_NUM_THREADS and also a later omp_set_num_threads in this thread
+    (which is what threadpoolctl.threadpool_limits does). An int >= 1 is
+    used as given (capped the same way). Without OpenMP every loop is serial
+    whatever is asked.
     """
     if value is None:
-        return DEFAULT_THREADS
+        return min(_openmp_max_threads(), USABLE_CPUS)
     if type(value) is not int:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
             fail(func, "n_threads", "None or a positive integer", describe(value), TypeError)

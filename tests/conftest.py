@@ -28,3 +28,20 @@ def pytest_terminal_summary(terminalreporter):
         counts = ", ".join(f"{name} {n}" for name, n in sorted(fuzz.EXAMPLES_RUN.items()))
         terminalreporter.write_line(
             f"fuzz examples: {sum(fuzz.EXAMPLES_RUN.values())} ({counts})")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "slow: needs minutes or many GB; run only when asked (-m slow)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slow tests run only when a -m expression is given (pytest -m slow):
+    here rather than in pyproject.toml, so that a run from outside the source
+    tree (the wheel's tests) leaves them out too."""
+    if config.option.markexpr:
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]

@@ -1,0 +1,65 @@
+"""Call every kernel once in each of its paths, for valgrind's memcheck
+(tests/valgrind.sh): both dtypes, the few-classes single pass on every SIMD
+path this CPU runs and the two-GEMM path, unusual layouts, out buffers with
+accumulate, and calls that fail validation or in the kernel (a bad label).
+Prints "memcheck kernels: OK" at the end; nothing is timed."""
+
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import maxmargin  # noqa: E402
+from maxmargin import _hinge  # noqa: E402
+from test_threads import every_kernel  # noqa: E402
+
+
+def expect_error(call):
+    try:
+        call()
+    except (ValueError, TypeError):
+        return
+    raise AssertionError("expected an error")
+
+
+def main():
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        X = rng.standard_normal((300, 37)).astype(dtype)
+        W = rng.standard_normal((37, 10)).astype(dtype)
+        b = rng.standard_normal(10).astype(dtype)
+        y = rng.integers(0, 10, 300)
+        weights = rng.uniform(0, 2, 300)
+        for path in _hinge.simd_paths():
+            _hinge.select_simd_path(path)
+            for layout in (X, np.asfortranarray(X), X[::-1], X[:, ::2]):
+                for kind in ("weston_watkins", "crammer_singer"):
+                    W_used = W[: layout.shape[1]]
+                    maxmargin.svm_loss(W_used, layout, y, b=b, kind=kind, p=2,
+                                       sample_weight=weights, reg=0.1, n_threads=2)
+        _hinge.select_simd_path("auto")
+        before = _hinge.few_class_limits(max_classes=0)  # the two-GEMM path
+        dW, db = np.zeros_like(W), np.zeros_like(b)
+        maxmargin.svm_loss(W, X, y, b=b, dW_out=dW, db_out=db, accumulate=True)
+        _hinge.few_class_limits(*before)
+        scores = X @ W
+        maxmargin.multiclass_hinge(scores, y, reduction="none", class_weight=np.ones(10))
+        maxmargin.multiclass_hinge(scores.copy(), y, out=scores)  # in place
+        bad = y.copy()
+        bad[-1] = 10
+        expect_error(lambda: maxmargin.svm_loss(W, X, bad))
+        expect_error(lambda: maxmargin.multiclass_hinge(scores, bad))
+        expect_error(lambda: maxmargin.embedding_backward(X, -np.ones(300, int),
+                                                          np.zeros((4, 37), dtype)))
+        s = rng.standard_normal(300).astype(dtype)
+        maxmargin.ranking_hinge(s, s[::-1].copy(), p=2)
+        maxmargin.xavier_init(5, 7, dtype=dtype, rng=0)
+    for call in every_kernel().values():
+        call()
+    print("memcheck kernels: OK")
+
+
+if __name__ == "__main__":
+    main()

@@ -277,6 +277,10 @@ XAVIER_CASES = [
     (dict(dtype=np.float16), TypeError, ["dtype", "float16"]),
     (dict(dtype="no such dtype"), TypeError, ["dtype"]),
     (dict(rng="seed"), TypeError, ["rng", "Generator"]),
+    # strings NumPy's dtype parser fails on with ValueError or SyntaxError
+    (dict(dtype="0\x1b"), TypeError, ["dtype"]),
+    (dict(dtype="f8,(2"), TypeError, ["dtype"]),
+    (dict(rng=False), TypeError, ["rng"]),
 ]
 
 

@@ -375,11 +375,13 @@ def xavier_init(fan_in, fan_out, *, dtype=np.float64, rng=None):
     fan_out = check.positive_int(fan_out, func, "fan_out")
     try:
         dtype = np.dtype(dtype)
-    except TypeError:
+    except Exception:  # NumPy's parser of dtype strings raises several kinds
         check.fail(func, "dtype", "float32 or float64", check.describe(dtype), TypeError)
     if dtype not in (np.float32, np.float64):
         check.fail(func, "dtype", "float32 or float64", str(dtype), TypeError)
     try:
+        if isinstance(rng, (bool, np.bool_)):  # a seed of True is surely a slip
+            raise TypeError
         generator = np.random.default_rng(rng)
     except (TypeError, ValueError):
         check.fail(func, "rng", "None, an int seed or a numpy.random.Generator",

@@ -80,3 +80,30 @@ def test_any_integer_label_dtype(rng):
     assert got[0] == want[0]
     strided = np.repeat(y, 2)[::2]
     assert maxmargin.svm_loss(W, X, strided)[0] == want[0]
+
+
+def misaligned(a):
+    """A copy of `a` at an odd byte address."""
+    raw = np.zeros(a.nbytes + 1, dtype=np.uint8)
+    view = raw[1:].view(a.dtype).reshape(a.shape)
+    view[...] = a
+    assert not view.flags.aligned
+    return view
+
+
+def test_misaligned_labels_indices_and_weights_are_realigned(rng):
+    # The kernels read labels as intp and weights as double: at an odd address
+    # that is undefined behaviour in C (UBSan reports it), so they are copied.
+    scores = rng.standard_normal((9, 4))
+    y = rng.integers(0, 4, 9).astype(np.intp)
+    w = rng.uniform(0, 2, 9)
+    want = maxmargin.multiclass_hinge(scores, y, sample_weight=w)
+    got = maxmargin.multiclass_hinge(scores, misaligned(y), sample_weight=misaligned(w))
+    assert got[0] == want[0]
+    np.testing.assert_array_equal(got[1], want[1])
+    assert _validation.labels(misaligned(y), 9, 4, "f").flags.aligned
+    assert _validation.weights(misaligned(w), 9, "f", "w", "weights").flags.aligned
+    dL, dL_want = np.zeros((4, 4)), np.zeros((4, 4))
+    maxmargin.embedding_backward(scores, y, dL_want)
+    maxmargin.embedding_backward(scores, misaligned(y), dL)
+    np.testing.assert_array_equal(dL, dL_want)

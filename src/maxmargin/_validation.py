@@ -147,7 +147,8 @@ def labels(y, n_samples, n_classes, func, name="y", what="labels",
     messages ("labels", "class indices"; "indices", "row indices of dL_out").
     """
     if type(y) is np.ndarray and y.dtype is _INTP and y.ndim == 1:
-        if y.shape[0] == n_samples and y.flags.c_contiguous:
+        flags = y.flags
+        if y.shape[0] == n_samples and flags.c_contiguous and flags.aligned:
             return y  # the common case, in a few attribute reads
     if type(y) is not np.ndarray:
         if y is None or isinstance(y, (str, bytes)):
@@ -166,7 +167,14 @@ def labels(y, n_samples, n_classes, func, name="y", what="labels",
         too_big = np.flatnonzero(y >= n_classes)
         if too_big.size:
             label_error(func, name, y, too_big[0], n_classes, range_what)
-    return np.ascontiguousarray(y, dtype=_INTP)
+    return _aligned(np.ascontiguousarray(y, dtype=_INTP))
+
+
+def _aligned(a):
+    """`a`, or an aligned copy: the kernels read whole elements, and a load of
+    an intp or a double at an odd address is undefined behaviour in C (slow
+    or a fault on some CPUs). ascontiguousarray keeps a misaligned buffer."""
+    return a if a.flags.aligned else a.copy()
 
 
 def label_error(func, name, y, index, n_classes, range_what="class indices"):
@@ -192,8 +200,8 @@ def weights(w, length, func, name, what):
         fail(func, name, f"a 1-D real array of {what}", describe(w), TypeError)
     if w.ndim != 1 or w.shape[0] != length:
         fail(func, name, f"a 1-D array of shape ({length},) ({what})", describe(w))
-    if w.dtype is not _F64 or not w.flags.c_contiguous:
-        w = np.ascontiguousarray(w, dtype=_F64)
+    if w.dtype is not _F64 or not w.flags.c_contiguous or not w.flags.aligned:
+        w = _aligned(np.ascontiguousarray(w, dtype=_F64))
     negative = np.flatnonzero(w < 0)
     if negative.size:
         i = negative[0]

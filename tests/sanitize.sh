@@ -14,6 +14,8 @@
 # CPython allocates with plain malloc (PYTHONMALLOC=malloc) so that
 # AddressSanitizer sees its buffers, and leak detection is off (CPython
 # keeps objects alive at exit by design; tests/test_leaks.py measures leaks).
+# pytest runs with -s there: a report goes to stderr just before the abort,
+# and pytest's capture would swallow it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source_tree="$PWD"
@@ -39,7 +41,7 @@ for build in "${builds[@]}"; do
             ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:detect_stack_use_after_return=1 \
             UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
             PYTHONMALLOC=malloc \
-            "$venv/bin/python" -m pytest -q -p no:cacheprovider tests)
+            "$venv/bin/python" -m pytest -q -s -p no:cacheprovider tests)
     else
         (cd "$work" && "$venv/bin/python" -m pytest -q -p no:cacheprovider tests)
     fi

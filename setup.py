@@ -136,13 +136,13 @@ class BuildExtWithOpenMP(build_ext):
             if is_msvc:
                 ext.extra_compile_args += ["/Od", "/Zi"] if DEBUG else ["/O2"]
             else:
-                # -g0: Python's own CFLAGS carry -g, and debug info would
-                # triple the wheel's size; symbols stay for profilers.
                 if SANITIZE:
                     ext.extra_compile_args += [f"-fsanitize={SANITIZE}", "-O1", "-g",
                                                "-fno-omit-frame-pointer"]
                     ext.extra_link_args += [f"-fsanitize={SANITIZE}"]
                 else:
+                    # -g0: Python's own CFLAGS carry -g, and debug info would
+                    # triple the wheel's size; symbols stay for profilers.
                     ext.extra_compile_args += ["-O0", "-g"] if DEBUG else ["-O3", "-g0"]
                 # Evaluate float expressions as written (no FMA contraction), so
                 # the kernels round exactly like the NumPy reference. Without

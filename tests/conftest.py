@@ -1,6 +1,7 @@
 """Test configuration: hypothesis profiles and common fixtures."""
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -22,7 +23,6 @@ def rng():
 
 def pytest_terminal_summary(terminalreporter):
     """How many examples the fuzz suite ran (tests/test_fuzz.py)."""
-    import sys
     fuzz = sys.modules.get("test_fuzz")
     if fuzz is not None and fuzz.EXAMPLES_RUN:
         counts = ", ".join(f"{name} {n}" for name, n in sorted(fuzz.EXAMPLES_RUN.items()))

@@ -19,7 +19,8 @@ a sum decides whether 1e308 + 1e308 - 1e308 overflows). Never a crash,
 never another exception.
 
 Examples run per function: the hypothesis profile's (200 in the default
-"ci" profile). A long run, for a given number of seconds in all:
+"ci" profile), the same ones every run. A long run, of fresh random
+examples for a given number of seconds in all:
 
     MAXMARGIN_FUZZ_SECONDS=3600 python -m pytest tests/test_fuzz.py -q -s
 
@@ -35,7 +36,7 @@ import time
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import maxmargin
@@ -447,9 +448,18 @@ def fuzzed_call(draw, func):
 
 @pytest.mark.parametrize("func", sorted(CALLS))
 def test_fuzz(func):
+    # The test command's run is derandomized: the same examples every time,
+    # so that a red CI can be reproduced. A timed run draws fresh ones.
+    @settings(derandomize=not FUZZ_SECONDS)
     @given(fuzzed_call(func))
     def run(call):
         positional, args, replaced = call
+        if func == "xavier_init":
+            # A valid request for a huge array is the user's to make, and
+            # NumPy's MemoryError (or the machine's memory) its answer: not
+            # something to fuzz.
+            fans = (args["fan_in"], args["fan_out"])
+            assume(not all(type(f) is int and f > 0 for f in fans) or fans[0] * fans[1] <= 10**6)
         EXAMPLES_RUN[func] = EXAMPLES_RUN.get(func, 0) + 1
         fuzz_one(func, positional, args, replaced)
 

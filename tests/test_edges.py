@@ -1,9 +1,11 @@
 """Numbers at the edges: float32 losses summed over 10^7 rows keep float64
 accuracy, and arrays beyond 2^31 elements are indexed with 64 bits.
 
-The test on more than 2^31 elements needs 12.7 GB of memory at its peak (an 8.6 GB
-float32 array, overwritten in place by its gradient, and 2.1 GB of float64
-row losses; 40 s here) and is marked slow, outside the default run:
+The tests on more than 2^31 elements are marked slow, outside the default
+run; one at a time, they need at most 12.7 GB of memory (multiclass_hinge:
+an 8.6 GB float32 array, overwritten in place by its gradient, and 2.1 GB of
+float64 row losses; svm_loss: X of 8.6 GB and little else), about 2 minutes
+in all here:
 
     python -m pytest tests/test_edges.py -m slow
 """
@@ -58,3 +60,46 @@ def test_more_than_two_to_the_31_elements():
     np.testing.assert_array_equal(dscores[0], [-7, 1, 1, 1, 1, 1, 1, 1])
     np.testing.assert_array_equal(dscores[-2], [-7, 1, 1, 1, 1, 1, 1, 1])
     np.testing.assert_array_equal(dscores[-1], [1, 1, 1, 1, 1, -7, 1, 1])
+
+
+# svm_loss on an X (N, D) of more than 2^31 elements, on each of its paths
+# (see kernels/_hinge.pyx): few classes and many rows take the single pass;
+# up to 64 classes, the GEMMs over row blocks; more, the whole-batch GEMMs.
+# N * D = 2^31 + 256 in the first two (the row offsets past 2^31 are
+# computed by maxmargin); the last has few rows of 2^20 features (BLAS's
+# own indexing, and a dW of 68 M elements).
+SVM_BEYOND_2_31 = {
+    "single pass": (2**31 // 64 + 4, 64, 4),
+    "blocked GEMMs": (2**31 // 64 + 4, 64, 32),
+    "whole-batch GEMMs": (2**31 // 2**20 + 2, 2**20, 65),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SVM_BEYOND_2_31)
+def test_svm_loss_beyond_two_to_the_31_elements(path):
+    n_rows, n_features, n_classes = SVM_BEYOND_2_31[path]
+    X = np.zeros((n_rows, n_features), dtype=np.float32)   # 8.6 GB
+    W = np.zeros((n_features, n_classes), dtype=np.float32)
+    b = np.zeros(n_classes, dtype=np.float32)
+    y = np.zeros(n_rows, dtype=np.int64)
+    # The very last element of X, past element 2^31, is the only nonzero
+    # one: it gives the last row a score of 3 for class 2, and that row's
+    # label is 1. A 32-bit offset would read a zero elsewhere instead.
+    last = n_features - 1
+    X[-1, last] = 1.0
+    W[last, 2] = 3.0
+    y[-1] = 1
+    loss, dW, db = maxmargin.svm_loss(W, X, y, b=b, reduction="sum")
+    # All margins are positive: C - 1 of 1 in every row but the last, whose
+    # margin for class 2 is 1 + 3.
+    C, N = n_classes, n_rows
+    assert loss == (C - 1) * (N - 1) + (C - 2) + 4
+    last_row_coef = np.ones(C, dtype=np.float32)
+    last_row_coef[1] = -(C - 1)
+    np.testing.assert_array_equal(dW[last], last_row_coef)
+    assert np.count_nonzero(dW) == C
+    expected_db = np.full(C, N, dtype=np.float64)
+    expected_db[0] = -(C - 1) * (N - 1) + 1
+    expected_db[1] = (N - 1) - (C - 1)
+    np.testing.assert_array_equal(db, expected_db.astype(np.float32))

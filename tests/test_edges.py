@@ -103,3 +103,30 @@ def test_svm_loss_beyond_two_to_the_31_elements(path):
     expected_db[0] = -(C - 1) * (N - 1) + 1
     expected_db[1] = (N - 1) - (C - 1)
     np.testing.assert_array_equal(db, expected_db.astype(np.float32))
+
+
+# A dimension beyond BLAS's 32-bit int is refused with the house message,
+# before anything is copied: the arrays here are zero-stride broadcasts of
+# one element, whose copies would need 16 GB.
+def _huge(shape):
+    return np.broadcast_to(np.zeros(1), shape)
+
+
+@pytest.mark.parametrize("call, argument, dimension", [
+    (lambda: maxmargin.svm_loss(np.zeros((1, 2)), _huge((2**31, 1)), np.zeros(1, int)),
+     "X", "N"),
+    (lambda: maxmargin.svm_loss(_huge((2**31, 2)), _huge((1, 2**31)), np.zeros(1, int)),
+     "X", "D"),
+    (lambda: maxmargin.svm_loss(_huge((1, 2**31)), np.zeros((1, 1)), np.zeros(1, int)),
+     "W", "C"),
+    (lambda: maxmargin.linear_forward(_huge((2**31, 1)), np.zeros((1, 2))), "X", "N"),
+    (lambda: maxmargin.linear_forward(np.zeros((1, 1)), _huge((1, 2**31))), "W", "D_out"),
+    (lambda: maxmargin.matmul_backward(_huge((1, 2**31)), np.zeros((1, 1)), _huge((1, 2**31))),
+     "W", "D_out"),
+])
+def test_dimensions_beyond_the_blas_int_are_refused(call, argument, dimension):
+    with pytest.raises(ValueError) as error:
+        call()
+    message = str(error.value)
+    assert f": {argument} must be at most {2**31 - 1} along {dimension}" in message
+    assert message.endswith(f"got {dimension} = {2**31}")

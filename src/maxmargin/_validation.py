@@ -126,13 +126,16 @@ def contiguous(a):
     return a.copy()
 
 
-def blas_dims(func, **dims):
-    """Every named dimension (e.g. ``N=..., D=...``) fits BLAS's 32-bit int."""
-    for name, value in dims.items():
+def blas_dims(func, *dims):
+    """Every dimension fits BLAS's 32-bit int. `dims`: (argument, name of
+    the dimension, its value) triples, e.g. ("X", "N", n_samples).
+
+    Callers test ``max(...) > BLAS_INT_MAX`` first and call this only to
+    word the error: at small shapes the call itself would be a cost."""
+    for argument, name, value in dims:
         if value > BLAS_INT_MAX:
-            raise ValueError(
-                f"{func}: {name} = {value} exceeds the BLAS int limit "
-                f"{BLAS_INT_MAX}; split the problem into smaller blocks")
+            fail(func, argument, f"at most {BLAS_INT_MAX} along {name} (BLAS's 32-bit "
+                 "int); split the problem into smaller blocks", f"{name} = {value}")
 
 
 def labels(y, n_samples, n_classes, func, name="y", what="labels",

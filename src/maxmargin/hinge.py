@@ -209,7 +209,9 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
     if n_classes == 0:
         check.fail(func, "W", "a (D, C) array with C >= 1 classes", f"shape {W.shape}")
     # Before any copy: a too-large array must be refused, not copied.
-    check.blas_dims(func, N=n_samples, D=n_features, C=n_classes)
+    if max(n_samples, n_features, n_classes) > check.BLAS_INT_MAX:
+        check.blas_dims(func, ("X", "N", n_samples), ("X", "D", n_features),
+                        ("W", "C", n_classes))
     W = check.blas_operand(W)
     X = check.blas_operand(X)
     if b is not None:

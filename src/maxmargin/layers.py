@@ -98,7 +98,9 @@ def _layer_operands(func, X, W):
         check.fail(func, "W", f"of shape (D_in, D_out) with D_in = {n_in} (X's columns)",
                    f"shape {W.shape}")
     # Before any copy: a too-large array must be refused, not copied.
-    check.blas_dims(func, N=n_samples, D_in=n_in, D_out=W.shape[1])
+    if max(n_samples, n_in, W.shape[1]) > check.BLAS_INT_MAX:
+        check.blas_dims(func, ("X", "N", n_samples), ("X", "D_in", n_in),
+                        ("W", "D_out", W.shape[1]))
     return check.blas_operand(X), check.blas_operand(W)
 
 

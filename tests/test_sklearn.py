@@ -10,6 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import check_estimator
 
+from maxmargin.gradcheck import check_gradient
 from maxmargin.sklearn import LinearSVMClassifier
 
 # The one estimator check that fails, and why (see the class docstring):
@@ -30,8 +31,9 @@ def digits():
 
 @pytest.mark.parametrize("estimator", [LinearSVMClassifier(),
                                        LinearSVMClassifier(kind="crammer_singer"),
-                                       LinearSVMClassifier(p=2, solver="lbfgs")],
-                         ids=["sgd", "crammer_singer", "lbfgs"])
+                                       LinearSVMClassifier(p=2, solver="lbfgs"),
+                                       LinearSVMClassifier(kind="one_vs_rest", p=2)],
+                         ids=["sgd", "crammer_singer", "lbfgs", "one_vs_rest"])
 def test_scikit_learn_estimator_checks(estimator):
     check_estimator(estimator, expected_failed_checks=EXPECTED_FAILURES)
 
@@ -39,9 +41,12 @@ def test_scikit_learn_estimator_checks(estimator):
 @pytest.mark.parametrize("params", [{}, {"kind": "crammer_singer"}, {"p": 2},
                                     {"kind": "crammer_singer", "p": 2},
                                     {"p": 2, "solver": "lbfgs"},
-                                    {"kind": "crammer_singer", "p": 2, "solver": "lbfgs"}],
+                                    {"kind": "crammer_singer", "p": 2, "solver": "lbfgs"},
+                                    {"kind": "one_vs_rest"}, {"kind": "one_vs_rest", "p": 2},
+                                    {"kind": "one_vs_rest", "p": 2, "solver": "lbfgs"}],
                          ids=["default", "crammer_singer", "squared", "crammer_singer-squared",
-                              "lbfgs", "crammer_singer-lbfgs"])
+                              "lbfgs", "crammer_singer-lbfgs", "one_vs_rest",
+                              "one_vs_rest-squared", "one_vs_rest-lbfgs"])
 def test_digits_accuracy(digits, params):
     X_train, X_test, y_train, y_test = digits
     clf = LinearSVMClassifier(random_state=0, **params).fit(X_train, y_train)
@@ -64,6 +69,35 @@ def test_a_broken_gradient_would_fail_the_accuracy_threshold(digits, monkeypatch
     monkeypatch.setattr(module, "svm_loss", flipped)
     X_train, X_test, y_train, y_test = digits
     assert LinearSVMClassifier(random_state=0).fit(X_train, y_train).score(X_test, y_test) < 0.5
+
+
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_one_vs_rest_loss_is_its_formula_with_its_gradient(p, fit_intercept):
+    """kind="one_vs_rest": sum over classes of max(0, delta - t s)^p, t = +1
+    at the row's class and -1 elsewhere, weighted mean over rows, plus
+    reg |W|^2; its dW and db against the formula's numerical gradient."""
+    rng = np.random.default_rng(p)
+    n, d, c = 12, 5, 4
+    X = rng.standard_normal((n, d))
+    y = rng.integers(0, c, n)
+    W, b = rng.standard_normal((d, c)), rng.standard_normal(c)
+    weights = rng.uniform(0.5, 1.5, n)
+    clf = LinearSVMClassifier(kind="one_vs_rest", p=p, delta=1.5, reg=0.1,
+                              fit_intercept=fit_intercept)
+
+    def formula(W, b):
+        scores = X @ W + (b if fit_intercept else 0)
+        signs = np.where(np.arange(c) == y[:, None], 1.0, -1.0)
+        hinge = np.maximum(0.0, 1.5 - signs * scores) ** p
+        return float(np.mean(weights * hinge.sum(axis=1)) + 0.1 * np.sum(W * W))
+
+    result = clf._loss_and_grads(X, y, weights, W, b)
+    assert len(result) == (3 if fit_intercept else 2)
+    assert result[0] == pytest.approx(formula(W, b), rel=1e-12)
+    assert check_gradient(lambda W_: formula(W_, b), W, result[1]).passed
+    if fit_intercept:
+        assert check_gradient(lambda b_: formula(W, b_), b, result[2]).passed
 
 
 def test_pipeline_and_grid_search(digits):
@@ -139,7 +173,7 @@ def test_scikit_learn_errors_for_bad_input(digits):
     with pytest.raises(ValueError, match="p=2"):
         LinearSVMClassifier(solver="lbfgs", p=1).fit(X_train, y_train)
     with pytest.raises(ValueError, match="kind"):
-        LinearSVMClassifier(kind="one_vs_rest").fit(X_train, y_train)
+        LinearSVMClassifier(kind="one_vs_one").fit(X_train, y_train)
 
 
 def test_verbose_prints_each_epoch(digits, capsys):

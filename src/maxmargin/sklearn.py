@@ -6,9 +6,10 @@
 
 Needs scikit-learn (``pip install "maxmargin[sklearn]"``). The model is
 CS231n's linear SVM: scores s = X W + b, the multiclass hinge loss
-(`maxmargin.svm_loss`: Weston-Watkins or Crammer-Singer, p = 1 or 2) plus
-reg * |W|^2, minimised by minibatch SGD with momentum or, for the smooth
-p = 2 loss, by L-BFGS on the full batch.
+(`maxmargin.svm_loss`: Weston-Watkins or Crammer-Singer, p = 1 or 2) or one
+binary hinge per class (one-vs-rest, through `maxmargin.ranking_hinge`),
+plus reg * |W|^2, minimised by minibatch SGD with momentum or, for the
+smooth p = 2 loss, by L-BFGS on the full batch.
 """
 
 import numbers
@@ -22,8 +23,10 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (_check_sample_weight, check_is_fitted,
                                       validate_data)
 
-from .hinge import svm_loss
+from .hinge import ranking_hinge, svm_loss
+from .layers import linear_forward, matmul_backward
 
+KINDS = ("weston_watkins", "crammer_singer", "one_vs_rest")
 # SGD momentum (heavy ball) and when a fit counts as long enough to show
 # progress without being asked.
 MOMENTUM = 0.9
@@ -49,8 +52,12 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    kind : {"weston_watkins", "crammer_singer"}
-        The multiclass hinge: sum over wrong classes, or the worst one.
+    kind : {"weston_watkins", "crammer_singer", "one_vs_rest"}
+        The multiclass hinge: sum over wrong classes, or the worst one; or
+        one binary hinge per class, ``sum_c max(0, delta - t_c s_c)^p`` with
+        t_c = +1 for the row's class and -1 for the others (the model of
+        scikit-learn's LinearSVC() and SGDClassifier; with p = 2 it fits
+        classes made of several clusters better than a joint hinge).
     p : {1, 2}
         Hinge (1) or squared hinge (2, smooth: L-BFGS can be used).
     delta : float
@@ -128,9 +135,8 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_params(self):
         name = type(self).__name__
-        if self.kind not in ("weston_watkins", "crammer_singer"):
-            raise ValueError(f"{name}: kind must be 'weston_watkins' or 'crammer_singer'; "
-                             f"got {self.kind!r}")
+        if self.kind not in KINDS:
+            raise ValueError(f"{name}: kind must be one of {KINDS}; got {self.kind!r}")
         if self.p not in (1, 2) or isinstance(self.p, bool):
             raise ValueError(f"{name}: p must be 1 or 2; got {self.p!r}")
         if self.solver not in ("sgd", "lbfgs"):
@@ -217,9 +223,39 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
         self.intercept_ = self._b.copy() if self.fit_intercept else np.zeros_like(self._b)
 
     def _loss_and_grads(self, X, y_index, weights, W, b):
+        """(loss, dW) or (loss, dW, db) of the weighted mean loss over the
+        rows plus reg |W|^2 (`weights` average 1)."""
+        if self.kind == "one_vs_rest":
+            return self._one_vs_rest_loss_and_grads(X, y_index, weights, W, b)
         return svm_loss(W, X, y_index, b=b if self.fit_intercept else None, reg=self.reg,
                         delta=self.delta, p=self.p, kind=self.kind, sample_weight=weights,
                         n_threads=self.n_threads)
+
+    def _one_vs_rest_loss_and_grads(self, X, y_index, weights, W, b):
+        """C binary hinges on the signed scores t * s (t = +1 at the row's
+        class, -1 elsewhere): ``ranking_hinge(t * s, 0)`` is
+        max(0, delta - t s)^p for every pair at once, and dL/ds = t dL/d(t s)."""
+        n_rows, n_classes = X.shape[0], W.shape[1]
+        scores, _ = linear_forward(X, W, b if self.fit_intercept else None,
+                                   n_threads=self.n_threads)
+        signs = np.full((n_rows, n_classes), -1, dtype=X.dtype)
+        signs[np.arange(n_rows), y_index] = 1
+        signed = (scores * signs).ravel()
+        loss, d_signed, _ = ranking_hinge(
+            signed, np.zeros_like(signed), delta=self.delta, p=self.p,
+            sample_weight=np.repeat(weights, n_classes), reduction="sum",
+            n_threads=self.n_threads)
+        d_scores = d_signed.reshape(n_rows, n_classes)
+        d_scores *= signs
+        d_scores /= max(n_rows, 1)
+        _, dW = matmul_backward(d_scores, X, W, need_dX=False)
+        loss = loss / max(n_rows, 1)
+        if self.reg:
+            loss += self.reg * float(np.sum(np.square(W, dtype=np.float64)))
+            dW += (2 * self.reg) * W
+        if not self.fit_intercept:
+            return loss, dW
+        return loss, dW, d_scores.sum(axis=0, dtype=np.float64).astype(W.dtype)
 
     # --- training -------------------------------------------------------
 

@@ -63,7 +63,7 @@ for kernel in "${kernels[@]}"; do
                -max_total_time="$share" -max_len=4096 -len_control=0 \
                -artifact_prefix="$work/" -print_final_stats=1) > "$log" 2>&1; then
         grep -E "examples per kernel" "$log" | tail -1 >&2 || true
-        grep -E "^#[0-9]+ +DONE" "$log" >&2 || true
+        grep -E "^#[0-9]+[[:space:]]+DONE" "$log" >&2 || true
     else
         status=1
         echo "FAILED: the whole output is in $log" >&2

@@ -22,12 +22,23 @@ def rng():
 
 
 def pytest_terminal_summary(terminalreporter):
-    """How many examples the fuzz suite ran (tests/test_fuzz.py)."""
+    """How many examples the fuzz suite ran (tests/test_fuzz.py), and the
+    memory the leak tests saw grow (tests/test_leaks.py)."""
     fuzz = sys.modules.get("test_fuzz")
     if fuzz is not None and fuzz.EXAMPLES_RUN:
         counts = ", ".join(f"{name} {n}" for name, n in sorted(fuzz.EXAMPLES_RUN.items()))
         terminalreporter.write_line(
             f"fuzz examples: {sum(fuzz.EXAMPLES_RUN.values())} ({counts})")
+    leaks = sys.modules.get("test_leaks")
+    if leaks is not None and leaks.MEASURED:
+        traced = [t for t, _ in leaks.MEASURED.values()]
+        rss = [r for _, r in leaks.MEASURED.values()]
+        worst_traced = max(leaks.MEASURED, key=lambda name: leaks.MEASURED[name][0])
+        worst_rss = max(leaks.MEASURED, key=lambda name: leaks.MEASURED[name][1])
+        terminalreporter.write_line(
+            f"leak check, {leaks.LEAK_CALLS} calls a case, {len(traced)} cases: traced growth "
+            f"at most {max(traced)} bytes ({worst_traced}; limit {leaks.TRACED_SLACK}), "
+            f"RSS growth at most {max(rss)} bytes ({worst_rss}; limit {leaks.RSS_SLACK})")
 
 
 def pytest_configure(config):

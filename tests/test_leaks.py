@@ -31,6 +31,7 @@ LEAK_CALLS = int(os.environ.get("MAXMARGIN_LEAK_CALLS", "10000"))
 WARM_UP = 1000
 TRACED_SLACK = 64 * 1024
 RSS_SLACK = 4 * 1024 * 1024
+MEASURED = {}  # case -> (traced bytes, RSS bytes) gained; printed by conftest.py
 
 
 # AddressSanitizer holds freed memory in quarantine (256 MB by default), so
@@ -136,6 +137,7 @@ def test_memory_stays_flat(name, call):
         with pytest.raises((ValueError, TypeError)):
             call()
     traced_growth, rss_growth = growth(call)
+    MEASURED[name] = traced_growth, rss_growth
     assert traced_growth < TRACED_SLACK, f"{name}: {traced_growth} bytes still traced"
     assert rss_growth < RSS_SLACK, f"{name}: RSS grew by {rss_growth} bytes"
 

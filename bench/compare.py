@@ -523,7 +523,7 @@ def chart(path, kernel, results, impls, say):
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_xticks([i + width * (len(shown) - 1) / 2 for i in range(len(keys))])
     ax.set_xticklabels([f"{s}\n{d}" for s, d in keys], fontsize=7)
-    ax.set_ylabel("time / floor (bare GEMMs)")
+    ax.set_ylabel("time / floor")
     ax.set_yscale("log")
     ax.set_title(f"{kernel}: median time relative to the floor (lower is faster)")
     ax.legend(fontsize=8)

@@ -38,9 +38,12 @@ from hypothesis import strategies as st
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_fuzz import CALLS, fuzz_one, fuzzed_call  # noqa: E402
 
+# Examples run per kernel, printed every REPORT_EVERY seconds while the
+# fuzzer runs: libFuzzer ends the process with exit(), so there is no "at
+# the end" for Python code.
 EXAMPLES_RUN = {}
-REPORT_EVERY = 30.0  # seconds; libFuzzer ends the process with exit(), so
-_next_report = [time.monotonic() + REPORT_EVERY]  # the counts go out as it runs
+REPORT_EVERY = 30.0
+_next_report = [time.monotonic() + REPORT_EVERY]
 
 
 def report_counts():

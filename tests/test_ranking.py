@@ -144,6 +144,23 @@ def test_every_layout(dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [0, 5])
+def test_big_endian_input_gives_native_gradients_like_the_references(dtype, n, rng):
+    # Found by the hour-long fuzz: the references returned ">f4" gradients
+    # where maxmargin (which reads big-endian input through a native copy)
+    # returns native float32.
+    s = rng.standard_normal(n).astype(np.dtype(dtype).newbyteorder(">"))
+    s_c = rng.standard_normal((n, 2)).astype(dtype)
+    got = maxmargin.ranking_hinge(s, s_c)
+    for oracle in (reference.ranking_hinge, reference.ranking_hinge_naive):
+        want = oracle(s, s_c)
+        assert got[0] == pytest.approx(want[0], rel=1e-6)
+        for mine, theirs in zip(got[1:], want[1:]):
+            assert mine.dtype == theirs.dtype == np.dtype(dtype)
+            assert_close(mine, theirs, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_bit_identical_for_every_n_threads(dtype):
     rng = np.random.default_rng(10)
     s = rng.standard_normal(100_000).astype(dtype)

@@ -27,6 +27,13 @@ import numpy as np
 
 # --- shared pieces ------------------------------------------------------------
 
+def _native(a):
+    """`a` in the machine's byte order: maxmargin computes and returns
+    big-endian input (">f4") in native order, and so must the oracle."""
+    a = np.asarray(a)
+    return a if a.dtype.isnative else a.astype(a.dtype.newbyteorder("="))
+
+
 def _sample_weights(y, n_samples, sample_weight, class_weight):
     """w_i = sample_weight[i] * class_weight[y_i], float64 (ones if absent)."""
     w = np.ones(n_samples)
@@ -210,8 +217,8 @@ def svm_loss_naive(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_wat
 
 def ranking_hinge_naive(s, s_c, *, delta=1.0, p=1, sample_weight=None, reduction="mean"):
     """Loop version of `maxmargin.ranking_hinge`; returns (loss, ds, ds_c)."""
-    s = np.asarray(s)
-    s_c = np.asarray(s_c)
+    s = _native(s)
+    s_c = _native(s_c)
     N = s.shape[0]
     corrupt = s_c.reshape(N, -1) if N else s_c.reshape(0, 0)
     dt = s.dtype.type
@@ -236,8 +243,8 @@ def ranking_hinge_naive(s, s_c, *, delta=1.0, p=1, sample_weight=None, reduction
 
 def ranking_hinge(s, s_c, *, delta=1.0, p=1, sample_weight=None, reduction="mean"):
     """Vectorized version of `maxmargin.ranking_hinge`; returns (loss, ds, ds_c)."""
-    s = np.asarray(s)
-    s_c = np.asarray(s_c)
+    s = _native(s)
+    s_c = _native(s_c)
     corrupt = s_c[:, None] if s_c.ndim == 1 else s_c
     N = s.shape[0]
     w = _sample_weights(None, N, sample_weight, None)

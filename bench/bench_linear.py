@@ -24,6 +24,9 @@ import pytest
 import maxmargin
 from maxmargin import _layers, reference
 
+# bench/ is on sys.path when pytest collects this file.
+from compare import linear_problem as problem
+
 SHAPES = [(64, 512, 512), (256, 3072, 100), (4096, 1024, 1024)]
 DTYPES = [np.float64, np.float32]
 ACTIVATIONS = [None, "tanh"]
@@ -32,12 +35,8 @@ ROLES = ["floor", "maxmargin", "maxmargin out=", "maxmargin n_threads=2", "refer
 
 def call_for(role, shape, dtype, activation):
     """The zero-argument call that `role` times."""
-    n, d_in, d_out = shape
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((n, d_in)).astype(dtype)
-    W = (rng.standard_normal((d_in, d_out)) / np.sqrt(d_in)).astype(dtype)
-    b = np.zeros(d_out, dtype)
-    dY = rng.standard_normal((n, d_out)).astype(dtype)
+    d_out = shape[2]
+    X, W, b, dY = problem(shape, dtype)
     _, cache = maxmargin.linear_forward(X, W, b, activation=activation)
     if role == "floor":
         dX, dW, col_sum = np.empty_like(X), np.empty_like(W), np.empty(d_out)

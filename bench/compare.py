@@ -131,10 +131,10 @@ def _svm_loss_call(impl, shape, dtype):
     raise ValueError(impl)
 
 
-def _linear_backward_call(impl, shape, dtype, activation="tanh"):
-    """The backward pass of Y = f(X W + b) (f = tanh; none for
-    matmul_backward) for a given dY, the forward pass done once beforehand:
-    dX, dW and db (dX and dW for matmul_backward)."""
+def linear_problem(shape, dtype):
+    """The layer every backward benchmark times (bench_linear.py too):
+    X (N, D_in) standard normal, W scaled by 1/sqrt(D_in), b = 0, dY
+    standard normal, fixed seed. Returns X, W, b, dY."""
     import numpy as np
     n, d_in, d_out = shape
     rng = np.random.default_rng(0)
@@ -142,6 +142,16 @@ def _linear_backward_call(impl, shape, dtype, activation="tanh"):
     W = (rng.standard_normal((d_in, d_out)) / np.sqrt(d_in)).astype(dtype)
     b = np.zeros(d_out, dtype)
     dY = rng.standard_normal((n, d_out)).astype(dtype)
+    return X, W, b, dY
+
+
+def _linear_backward_call(impl, shape, dtype, activation="tanh"):
+    """The backward pass of Y = f(X W + b) (f = tanh; none for
+    matmul_backward) for a given dY, the forward pass done once beforehand:
+    dX, dW and db (dX and dW for matmul_backward)."""
+    import numpy as np
+    d_out = shape[2]
+    X, W, b, dY = linear_problem(shape, dtype)
     if impl == "floor":
         # The two products and dY's column sums (for matmul_backward the
         # column sums are extra: O(N D_out), next to the products' O(N D_in D_out)).

@@ -36,7 +36,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_fuzz import CALLS, fuzz_one, fuzzed_call  # noqa: E402
+from test_fuzz import CALLS, fuzz_one, fuzzed_call, huge_request  # noqa: E402
 
 # Examples run per kernel, printed every REPORT_EVERY seconds while the
 # fuzzer runs: libFuzzer ends the process with exit(), so there is no "at
@@ -66,11 +66,8 @@ def call_of_a_kernel():
 @given(call_of_a_kernel())
 def fuzz_a_kernel(drawn):
     func, (positional, args, replaced) = drawn
-    if func == "xavier_init":
-        # As in test_fuzz.py: a valid request for a huge array is not a bug.
-        fans = (args["fan_in"], args["fan_out"])
-        if all(type(f) is int and f > 0 for f in fans) and fans[0] * fans[1] > 10**6:
-            return
+    if huge_request(func, args):
+        return
     EXAMPLES_RUN[func] = EXAMPLES_RUN.get(func, 0) + 1
     if time.monotonic() > _next_report[0]:
         _next_report[0] += REPORT_EVERY

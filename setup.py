@@ -25,6 +25,7 @@ import tempfile
 import textwrap
 
 import Cython
+import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
@@ -157,14 +158,16 @@ class BuildExtWithOpenMP(build_ext):
 
 def _extensions():
     macros = [
-        # The kernels use typed memoryviews only, never the deprecated NumPy API.
+        # The kernels read arrays through typed memoryviews; the one use of
+        # NumPy's C API (_hinge.svm_loss_common's checks) is the current one.
         ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
         ("MAXMARGIN_CYTHON_VERSION", '"%s"' % Cython.__version__),
         ("MAXMARGIN_DEBUG_BUILD", "1" if DEBUG else "0"),
         ("MAXMARGIN_NATIVE_BUILD", "1" if NATIVE else "0"),
     ]
     extensions = [Extension(name, [source] + C_SOURCES.get(name, []),
-                            define_macros=macros, include_dirs=["kernels"],
+                            define_macros=macros,
+                            include_dirs=["kernels", numpy.get_include()],
                             depends=C_DEPENDS)
                   for name, source in EXTENSIONS + COMPILED_PYTHON]
     return cythonize(

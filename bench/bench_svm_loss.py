@@ -8,7 +8,8 @@ Roles in each group (pytest-benchmark group "svm_loss <dtype> (N, D, C)=..."):
 
 * floor: `maxmargin._hinge.bare_gemms`, S = X W and dW = X^T S over the whole
   batch through the same BLAS shim, into preallocated buffers: the matrix
-  products alone.
+  products alone, behind argument checks as cheap as svm_loss's common call
+  (array headers read in C).
 * maxmargin: `svm_loss(W, X, y)`, loss and gradient, no regulariser (the
   floor has none either).
 * variants: with ``reg`` (one more pass over W, as large as the GEMMs when

@@ -24,6 +24,11 @@ Design
    (they read the labels anyway) and report as `LabelError`. They release
    the GIL for the whole computation and do their matrix products through
    the BLAS shim (`_blas.pxd`).
+   `svm_loss_common` is svm_loss's common call in one step: it checks plain
+   arrays and Python scalars by reading their headers through NumPy's C API
+   (the general checks cost more than the work at small shapes), allocates
+   the outputs and runs the same kernel (`svm_loss_run`), or declines (None)
+   and leaves the call to `maxmargin.hinge`'s general path.
 
 Arithmetic, in the same order as `maxmargin.reference`:
 - margins m_ij = (s_ij - s_iy) + delta are evaluated in the data's dtype;
@@ -33,16 +38,22 @@ Arithmetic, in the same order as `maxmargin.reference`:
 
 from cython cimport floating
 from cython.parallel cimport prange, threadid
+cimport numpy as cnp
+from libc.limits cimport INT_MAX
 from libc.math cimport INFINITY
 from libc.stdint cimport uintptr_t
 from libc.stdlib cimport malloc, free
 
 from _blas cimport gemm
 from _indices cimport first_out_of_range
+from _openmp cimport omp_get_max_threads
 from _fewclass cimport (fewclass_kernels, fewclass_active, fewclass_select,
                         fewclass_compiled_paths, fewclass_cpu_supports,
                         fewclass_panel_elements, fewclass_scratch_bytes,
                         fewclass_workspace_take, fewclass_workspace_give)
+
+# The NumPy C API, for `svm_loss_common`'s checks (nothing else uses it).
+cnp.import_array()
 
 # Below this many score entries the margin pass runs serially: starting (and
 # afterwards spinning down) a thread team costs more than the pass itself, and
@@ -630,6 +641,150 @@ def svm_loss_kernel(
         int margin_threads):
     """CS231n's fused SVM loss from features; returns the loss.
 
+    The typed-memoryview face of `svm_loss_run`, for arguments of any
+    BLAS-servable strides that maxmargin.hinge has validated (and copied
+    where needed).
+    """
+    cdef Py_ssize_t itemsize = sizeof(floating)
+    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
+    return svm_loss_run[floating](
+        NULL if n_features == 0 else &W[0, 0], W.strides[0] // itemsize,
+        W.strides[1] // itemsize,
+        NULL if n_samples == 0 or n_features == 0 else &X[0, 0],
+        X.strides[0] // itemsize, X.strides[1] // itemsize,
+        n_samples, n_features, W.shape[1], NULL if n_samples == 0 else &y[0],
+        NULL if b is None else &b[0], reg, delta, p, crammer_singer,
+        optional_ptr(sample_weight), optional_ptr(class_weight), denom,
+        NULL if n_features == 0 else &dW[0, 0], NULL if db is None else &db[0],
+        add_dW, add_db, n_threads, margin_threads)
+
+
+cdef inline bint plain_array(object a, int ndim, int typenum) noexcept:
+    """`a` is exactly an ndarray with `ndim` dims of type `typenum`, in native
+    byte order, aligned, and C- or Fortran-contiguous: what the kernels read
+    in place, as maxmargin._validation would let it through unchanged."""
+    if not cnp.PyArray_CheckExact(a):
+        return False
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    return (cnp.PyArray_NDIM(arr) == ndim and cnp.PyArray_TYPE(arr) == typenum
+            and cnp.PyArray_ISNOTSWAPPED(arr) and cnp.PyArray_ISALIGNED(arr)
+            and (cnp.PyArray_IS_C_CONTIGUOUS(arr) or cnp.PyArray_IS_F_CONTIGUOUS(arr)))
+
+
+cdef inline bint plain_scalar(object value) noexcept:
+    """`value` is a Python float in [0, inf), as reg and delta must be."""
+    return type(value) is float and 0.0 <= <double>value < INFINITY
+
+
+def svm_loss_common(W, X, y, b, reg, delta, p, kind, reduction, int usable_cpus):
+    """`svm_loss` for the call most code makes, validated in a few C reads.
+
+    At small shapes maxmargin._validation's generic checks (attribute
+    lookups, memoryview acquisition) are most of a call's cost; here the same
+    questions are a handful of loads from the array structs. Handles W (D, C)
+    and X (N, D), exactly ndarrays of one float dtype, native, aligned, in C
+    or Fortran order, with C >= 1 and every dimension within BLAS's int; y a
+    contiguous intp array (N,); b None or a contiguous (C,) array of W's
+    dtype; reg and delta Python floats in [0, inf); p the int 1 or 2; kind
+    and reduction strings svm_loss knows; no weights, out buffers,
+    accumulate or n_threads (threads: the default, OpenMP's team capped at
+    `usable_cpus`).
+
+    Returns what svm_loss returns, (loss, dW) or (loss, dW, db), or None for
+    any other call: maxmargin.hinge then takes the general path, which
+    converts what needs converting and words every error. Labels outside
+    [0, C) raise LabelError, as from svm_loss_kernel.
+    """
+    if not (cnp.PyArray_CheckExact(W) and cnp.PyArray_CheckExact(X)):
+        return None
+    cdef cnp.ndarray w_arr = <cnp.ndarray>W, x_arr = <cnp.ndarray>X
+    cdef int typenum = cnp.PyArray_TYPE(w_arr)
+    if typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE:
+        return None
+    if not (plain_array(w_arr, 2, typenum) and plain_array(x_arr, 2, typenum)):
+        return None
+    cdef Py_ssize_t n_samples = cnp.PyArray_DIMS(x_arr)[0]
+    cdef Py_ssize_t n_features = cnp.PyArray_DIMS(x_arr)[1]
+    cdef Py_ssize_t n_classes = cnp.PyArray_DIMS(w_arr)[1]
+    if (cnp.PyArray_DIMS(w_arr)[0] != n_features or n_classes == 0
+            or max(n_samples, n_features, n_classes) > INT_MAX):  # BLAS's int
+        return None
+    if not (plain_array(y, 1, cnp.NPY_INTP)
+            and cnp.PyArray_DIMS(<cnp.ndarray>y)[0] == n_samples):
+        return None
+    if b is not None and not (plain_array(b, 1, typenum)
+                              and cnp.PyArray_DIMS(<cnp.ndarray>b)[0] == n_classes):
+        return None
+    if not (plain_scalar(reg) and plain_scalar(delta) and type(p) is int
+            and (p == 1 or p == 2) and type(kind) is str and type(reduction) is str):
+        return None
+    cdef bint crammer_singer
+    if kind == "weston_watkins":
+        crammer_singer = False
+    elif kind == "crammer_singer":
+        crammer_singer = True
+    else:
+        return None
+    cdef double denom
+    if reduction == "mean":
+        denom = <double>max(n_samples, 1)
+    elif reduction == "sum":
+        denom = 1.0
+    else:
+        return None
+
+    cdef cnp.npy_intp shape[2]
+    shape[0] = n_features
+    shape[1] = n_classes
+    cdef cnp.ndarray dW = cnp.PyArray_EMPTY(2, shape, typenum, 0)
+    cdef cnp.ndarray db = None
+    if b is not None:
+        db = cnp.PyArray_EMPTY(1, &shape[1], typenum, 0)
+    cdef int threads = min(omp_get_max_threads(), usable_cpus)
+    cdef cnp.npy_intp* w_strides = cnp.PyArray_STRIDES(w_arr)
+    cdef cnp.npy_intp* x_strides = cnp.PyArray_STRIDES(x_arr)
+    cdef const Py_ssize_t* labels = <const Py_ssize_t*>cnp.PyArray_DATA(<cnp.ndarray>y)
+    cdef double loss
+    if typenum == cnp.NPY_FLOAT:
+        loss = svm_loss_run[float](
+            <const float*>cnp.PyArray_DATA(w_arr), w_strides[0] // 4, w_strides[1] // 4,
+            <const float*>cnp.PyArray_DATA(x_arr), x_strides[0] // 4, x_strides[1] // 4,
+            n_samples, n_features, n_classes, labels,
+            NULL if b is None else <const float*>cnp.PyArray_DATA(<cnp.ndarray>b),
+            reg, delta, p, crammer_singer, NULL, NULL, denom,
+            <float*>cnp.PyArray_DATA(dW),
+            NULL if db is None else <float*>cnp.PyArray_DATA(db),
+            False, False, threads, 1)
+    else:
+        loss = svm_loss_run[double](
+            <const double*>cnp.PyArray_DATA(w_arr), w_strides[0] // 8, w_strides[1] // 8,
+            <const double*>cnp.PyArray_DATA(x_arr), x_strides[0] // 8, x_strides[1] // 8,
+            n_samples, n_features, n_classes, labels,
+            NULL if b is None else <const double*>cnp.PyArray_DATA(<cnp.ndarray>b),
+            reg, delta, p, crammer_singer, NULL, NULL, denom,
+            <double*>cnp.PyArray_DATA(dW),
+            NULL if db is None else <double*>cnp.PyArray_DATA(db),
+            False, False, threads, 1)
+    if b is None:
+        return loss, dW
+    return loss, dW, db
+
+
+cdef double svm_loss_run(
+        const floating* w_ptr, Py_ssize_t w_rs, Py_ssize_t w_cs,
+        const floating* x_ptr, Py_ssize_t x_rs, Py_ssize_t x_cs,
+        Py_ssize_t n_samples, Py_ssize_t n_features, Py_ssize_t n_classes,
+        const Py_ssize_t* y, const floating* b_ptr, double reg, double delta, int p,
+        bint crammer_singer, const double* sw, const double* cw, double denom,
+        floating* dW_ptr, floating* db_ptr, bint add_dW, bint add_db, int n_threads,
+        int margin_threads) except? -1:
+    """CS231n's fused SVM loss from features; returns the loss.
+
+    W (D, C) and X (N, D) are given by pointer and element strides (any
+    BLAS-servable ones); y (N,), b (C,) or NULL, the weights (NULL: none),
+    dW (D, C) and db (C,) or NULL are contiguous. Pointers of empty arrays
+    may be NULL.
+
     With few classes and enough rows (FEWCLASS_MAX_CLASSES, FEWCLASS_MIN_ROWS):
     one pass over X in row blocks by the SIMD micro-kernels, on n_threads
     threads (`few_class_pass`). Otherwise, for each block of rows:
@@ -639,20 +794,9 @@ def svm_loss_kernel(
     and X large, see BLOCK_BYTES). dW starts from 2 reg W (plus its old value
     with add_dW); db gets (with add_db: gains) the column sums of G,
     accumulated in float64; the margin pass runs on margin_threads threads.
-    W and X may have any BLAS-servable strides; dW and db are C-contiguous.
+    Labels outside [0, C) raise LabelError before anything is written.
     """
-    cdef Py_ssize_t n_samples = X.shape[0], n_features = X.shape[1]
-    cdef Py_ssize_t n_classes = W.shape[1]
     cdef Py_ssize_t itemsize = sizeof(floating)
-    cdef Py_ssize_t x_rs = X.strides[0] // itemsize, x_cs = X.strides[1] // itemsize
-    cdef Py_ssize_t w_rs = W.strides[0] // itemsize, w_cs = W.strides[1] // itemsize
-    cdef const floating* x_ptr = NULL
-    cdef const floating* w_ptr = NULL
-    cdef const floating* b_ptr = NULL
-    cdef floating* db_ptr = NULL if db is None else &db[0]
-    cdef floating* dW_ptr = NULL
-    cdef const double* sw = optional_ptr(sample_weight)
-    cdef const double* cw = optional_ptr(class_weight)
     cdef const double* block_sw = NULL
     cdef floating* S = NULL
     cdef floating* dW_t = NULL  # (C, D) scratch for the fast dW orientation
@@ -668,16 +812,9 @@ def svm_loss_kernel(
 
     cdef Py_ssize_t bad = -1
     if n_samples > 0:
-        bad = first_out_of_range(&y[0], n_samples, n_classes)
+        bad = first_out_of_range(y, n_samples, n_classes)
     if bad >= 0:
         raise LabelError(bad)
-    if b is not None:
-        b_ptr = &b[0]
-    if n_samples > 0 and n_features > 0:
-        x_ptr = &X[0, 0]
-    if n_features > 0:
-        w_ptr = &W[0, 0]
-        dW_ptr = &dW[0, 0]
     cdef int status = 0
     if (n_classes <= FEWCLASS_MAX_CLASSES and n_samples >= FEWCLASS_MIN_ROWS
             and n_samples > 0 and n_features > 0):
@@ -691,7 +828,7 @@ def svm_loss_kernel(
                                          two_reg, add_dW, dW_ptr)
                 keep_dW = True
             status = few_class_pass(x_ptr, x_rs, x_cs, w_ptr, w_rs, w_cs, b_ptr, n_samples,
-                                    n_features, n_classes, &y[0], <floating>delta, p,
+                                    n_features, n_classes, y, <floating>delta, p,
                                     crammer_singer, sw, cw, denom, dW_ptr, keep_dW,
                                     db_ptr, add_db, row_loss, n_threads)
             if status == 0:
@@ -749,7 +886,7 @@ def svm_loss_kernel(
                  w_ptr, w_rs, w_cs, 1 if b_ptr != NULL else 0, S, n_classes)
             if sw != NULL:
                 block_sw = sw + start
-            margin_pass(S, n_classes, 1, rows, n_classes, &y[start],
+            margin_pass(S, n_classes, 1, rows, n_classes, y + start,
                         <floating>delta, p, crammer_singer, block_sw, cw, denom,
                         S, row_loss + start, margin_threads)
             # db: column sums of G, in float64 whatever the dtype.
@@ -861,20 +998,58 @@ def ranking_hinge_kernel(
     return total / denom
 
 
-def bare_gemms(const floating[:, :] W, const floating[:, :] X,
-               floating[:, ::1] S, floating[:, ::1] dW):
+def bare_gemms(W, X, S, dW):
     """The performance floor of `svm_loss`: S = X W and dW = X^T S, nothing else.
 
-    The same BLAS calls on the same operands as `svm_loss_kernel`, for the
-    benchmarks to divide by.
+    The same BLAS calls on the same operands as `svm_loss_run`, for the
+    benchmarks to divide by. W (D, C), X (N, D), S (N, C) and dW (D, C) are
+    ndarrays of one float dtype in C or Fortran order (S and dW in C order),
+    checked as `svm_loss_common` checks its arguments, so that at small
+    shapes the floor pays no more per call than svm_loss's common call does
+    (typed memoryviews would add about 1 us).
     """
-    cdef Py_ssize_t n = X.shape[0], d = X.shape[1], c = W.shape[1]
-    cdef Py_ssize_t itemsize = sizeof(floating)
-    cdef Py_ssize_t x_rs = X.strides[0] // itemsize, x_cs = X.strides[1] // itemsize
-    cdef Py_ssize_t w_rs = W.strides[0] // itemsize, w_cs = W.strides[1] // itemsize
+    if not cnp.PyArray_CheckExact(W):
+        raise TypeError("bare_gemms: W must be a float32 or float64 ndarray")
+    cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>W)
+    if (typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE) or not (
+            plain_array(W, 2, typenum) and plain_array(X, 2, typenum)
+            and plain_array(S, 2, typenum) and plain_array(dW, 2, typenum)
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>S)
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>dW)):
+        raise TypeError("bare_gemms: W, X, S and dW must be plain 2-D arrays of one "
+                        "float dtype (S and dW C-contiguous)")
+    cdef cnp.npy_intp* x_shape = cnp.PyArray_DIMS(<cnp.ndarray>X)
+    cdef cnp.npy_intp* w_shape = cnp.PyArray_DIMS(<cnp.ndarray>W)
+    cdef Py_ssize_t n = x_shape[0], d = x_shape[1], c = w_shape[1]
+    if (w_shape[0] != d or cnp.PyArray_DIMS(<cnp.ndarray>S)[0] != n
+            or cnp.PyArray_DIMS(<cnp.ndarray>S)[1] != c
+            or cnp.PyArray_DIMS(<cnp.ndarray>dW)[0] != d
+            or cnp.PyArray_DIMS(<cnp.ndarray>dW)[1] != c):
+        raise ValueError("bare_gemms: shapes must be W (D, C), X (N, D), S (N, C), dW (D, C)")
+    cdef cnp.npy_intp* w_strides = cnp.PyArray_STRIDES(<cnp.ndarray>W)
+    cdef cnp.npy_intp* x_strides = cnp.PyArray_STRIDES(<cnp.ndarray>X)
+    cdef Py_ssize_t item = 4 if typenum == cnp.NPY_FLOAT else 8
+    cdef void* w_ptr = cnp.PyArray_DATA(<cnp.ndarray>W)
+    cdef void* x_ptr = cnp.PyArray_DATA(<cnp.ndarray>X)
+    cdef void* s_ptr = cnp.PyArray_DATA(<cnp.ndarray>S)
+    cdef void* dw_ptr = cnp.PyArray_DATA(<cnp.ndarray>dW)
     with nogil:
-        gemm(n, c, d, 1, &X[0, 0], x_rs, x_cs, &W[0, 0], w_rs, w_cs, 0, &S[0, 0], c)
-        gemm(d, c, n, 1, &X[0, 0], x_cs, x_rs, &S[0, 0], c, 1, 0, &dW[0, 0], c)
+        if typenum == cnp.NPY_FLOAT:
+            bare_gemms_run(<const float*>w_ptr, w_strides[0] // item, w_strides[1] // item,
+                           <const float*>x_ptr, x_strides[0] // item, x_strides[1] // item,
+                           n, d, c, <float*>s_ptr, <float*>dw_ptr)
+        else:
+            bare_gemms_run(<const double*>w_ptr, w_strides[0] // item, w_strides[1] // item,
+                           <const double*>x_ptr, x_strides[0] // item, x_strides[1] // item,
+                           n, d, c, <double*>s_ptr, <double*>dw_ptr)
+
+
+cdef void bare_gemms_run(const floating* W, Py_ssize_t w_rs, Py_ssize_t w_cs,
+                         const floating* X, Py_ssize_t x_rs, Py_ssize_t x_cs,
+                         Py_ssize_t n, Py_ssize_t d, Py_ssize_t c, floating* S,
+                         floating* dW) noexcept nogil:
+    gemm(n, c, d, 1, X, x_rs, x_cs, W, w_rs, w_cs, 0, S, c)
+    gemm(d, c, n, 1, X, x_cs, x_rs, S, c, 1, 0, dW, c)
 
 
 def streaming_read(const floating[:] s, const floating[:, ::1] s_c):

@@ -189,3 +189,132 @@ def test_float64_dW_through_the_transposed_product(reg, accumulate):
     assert_close(loss, want[0], np.float64)
     assert_close(dW, want[1] + (start if accumulate else 0), np.float64, scale=300)
     assert_close(db, want[2], np.float64, scale=300)
+
+
+# --- the common call, checked in C (maxmargin._hinge.svm_loss_common) --------
+
+def _general_path(W, X, y, **options):
+    """svm_loss through maxmargin._validation: an explicit n_threads (the
+    default's value: results are the same for every count) keeps the call
+    off the C-checked path."""
+    threads = maxmargin._validation.n_threads(None, "test")
+    return maxmargin.svm_loss(W, X, y, n_threads=threads, **options)
+
+
+def _common(W, X, y, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
+            reduction="mean"):
+    return maxmargin._hinge.svm_loss_common(W, X, y, b, reg, delta, p, kind, reduction,
+                                           maxmargin._validation.USABLE_CPUS)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 8, 2), (0, 5, 3), (4, 0, 3), (64, 30, 10),
+                                   (200, 40, 10)], ids=str)
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("options", [
+    {}, dict(b=True), dict(reg=0.5, delta=0.0, p=2, kind="crammer_singer", reduction="sum"),
+    dict(b=True, reg=1e-3, delta=3.0, kind="crammer_singer")],
+    ids=lambda options: ",".join(options) or "defaults")
+def test_common_call_is_checked_in_c_and_matches_the_general_path(dtype, shape, order,
+                                                                  options):
+    """Plain arrays and Python scalars take the C-checked entry (it answers,
+    not None), and its results equal the general path's bit for bit: both
+    run the same kernel on the same memory. (200, 40, 10) is the few-classes
+    single pass, the others the two GEMMs."""
+    rng = np.random.default_rng(sum(shape))
+    n, d, c = shape
+    W, X, b, y = integer_problem(rng, n, d, c, dtype)
+    W, X = np.asarray(W, order=order), np.asarray(X, order=order)
+    options = dict(options, **({"b": b} if options.get("b") else {}))
+    fast = _common(W, X, y, **options)
+    assert fast is not None
+    public = maxmargin.svm_loss(W, X, y, **options)
+    general = _general_path(W, X, y, **options)
+    assert len(fast) == len(public) == len(general) == (3 if "b" in options else 2)
+    assert fast[0] == public[0] == general[0]
+    for mine, via_public, theirs in zip(fast[1:], public[1:], general[1:]):
+        assert mine.dtype == theirs.dtype and mine.flags.c_contiguous
+        np.testing.assert_array_equal(mine, theirs, strict=True)
+        np.testing.assert_array_equal(via_public, theirs, strict=True)
+    want = reference.svm_loss(W, X, y, **options)
+    assert_close(fast[0], want[0], dtype, scale=4 * max(n, 1))
+
+
+def _declined_calls():
+    """(name, arguments of svm_loss) the C-checked entry leaves to the
+    general path, which still answers them."""
+    rng = np.random.default_rng(5)
+    W, X, b, y = integer_problem(rng, 6, 4, 3, np.float64)
+    wide = np.zeros((6, 9))
+    wide[:, :4] = X
+    raw = np.zeros(X.nbytes + 1, np.uint8)
+    misaligned = np.frombuffer(raw.data, np.float64, X.size, offset=1).reshape(X.shape)
+    misaligned[...] = X
+
+    class Subclass(np.ndarray):
+        pass
+
+    base = dict(W=W, X=X, y=y)
+    return [
+        ("X a list", dict(base, X=X.tolist())),
+        ("X an ndarray subclass", dict(base, X=X.view(Subclass))),
+        ("X big-endian", dict(base, X=X.astype(">f8"))),
+        ("X misaligned", dict(base, X=misaligned)),
+        ("X a column slice", dict(base, X=wide[:, :4])),
+        ("X a row step", dict(base, X=np.repeat(X, 2, axis=0)[::2])),
+        ("y int32", dict(base, y=y.astype(np.int32))),
+        ("y uint8", dict(base, y=y.astype(np.uint8))),
+        ("y a list", dict(base, y=y.tolist())),
+        ("y step 2", dict(base, y=np.repeat(y, 2)[::2])),
+        ("b step 2", dict(base, b=np.repeat(b, 2)[::2])),
+        ("b a list", dict(base, b=b.tolist())),
+        ("reg an int", dict(base, reg=0)),
+        ("reg a NumPy float", dict(base, reg=np.float64(0.5))),
+        ("delta an int", dict(base, delta=1)),
+        ("p a NumPy int", dict(base, p=np.int64(2))),
+    ]
+
+
+@pytest.mark.parametrize("call", [pytest.param(call, id=name)
+                                  for name, call in _declined_calls()])
+def test_other_calls_fall_back_to_the_general_path(call):
+    """Anything but plain arrays and Python scalars is declined (None) by
+    the C-checked entry, and svm_loss still gets it right: the general path
+    converts (copies, casts) and agrees with the reference."""
+    assert _common(**call) is None
+    got = maxmargin.svm_loss(**call)
+    want = reference.svm_loss(**call)
+    assert_close(got[0], want[0], np.float64)
+    for mine, theirs in zip(got[1:], want[1:]):
+        assert_close(mine, theirs, np.float64, scale=24)
+
+
+@pytest.mark.parametrize("argument, value, error", [
+    ("p", True, TypeError),
+    ("p", 3, ValueError),
+    ("kind", "hinge", ValueError),
+    ("reduction", "none", ValueError),
+    ("reduction", None, TypeError),
+    ("delta", -1.0, ValueError),
+    ("reg", float("inf"), ValueError),
+    ("reg", float("nan"), ValueError),
+], ids=lambda value: repr(value) if not isinstance(value, type) else "")
+def test_bad_options_are_declined_and_worded_by_the_general_path(argument, value, error):
+    rng = np.random.default_rng(6)
+    W, X, b, y = integer_problem(rng, 6, 4, 3, np.float32)
+    assert _common(W, X, y, **{argument: value}) is None
+    with pytest.raises(error, match=rf"^svm_loss: {argument} must "):
+        maxmargin.svm_loss(W, X, y, **{argument: value})
+
+
+def test_label_out_of_range_in_the_common_call():
+    """The C-checked entry raises the kernel's LabelError; svm_loss words it
+    as the general path does, before writing anything."""
+    W = np.ones((4, 3))
+    X = np.ones((5, 4))
+    y = np.array([0, 1, 2, 3, 0])
+    with pytest.raises(maxmargin._hinge.LabelError):
+        _common(W, X, y)
+    with pytest.raises(ValueError, match=r"^svm_loss: y must hold class indices in "
+                                         r"\[0, 3\); got y\[3\] = 3$"):
+        maxmargin.svm_loss(W, X, y)

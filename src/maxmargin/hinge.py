@@ -152,6 +152,12 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
     block still in cache and X is read from memory once. The GIL is released
     for the whole computation.
 
+    The common call (plain C- or Fortran-ordered arrays of one float dtype,
+    intp labels, reg and delta as Python floats, no weights, out buffers or
+    n_threads) is validated in compiled code by reading the
+    arrays' headers (a whole call at (N, D, C) = (1, 8, 2) takes 1-2 us); any
+    other call takes the general checks, which also convert what needs it.
+
     Parameters
     ----------
     W : ndarray of shape (D, C), float32 or float64
@@ -198,6 +204,17 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
     db : ndarray of shape (C,), W's dtype, only when `b` is given
     """
     func = "svm_loss"
+    if (sample_weight is None and class_weight is None and dW_out is None
+            and db_out is None and accumulate is False and n_threads is None):
+        # The common call, checked in C; None means "not that call": the
+        # general path below validates, converts and words any error.
+        try:
+            result = _hinge.svm_loss_common(W, X, y, b, reg, delta, p, kind, reduction,
+                                            check.USABLE_CPUS)
+        except _hinge.LabelError as bad:
+            check.label_error(func, "y", y, bad.index, W.shape[1])
+        if result is not None:
+            return result
     W = check.float_array(W, func, "W", 2)
     X = check.float_array(X, func, "X", 2)
     check.same_dtype(func, "W", W, "X", X)

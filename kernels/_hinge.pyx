@@ -139,6 +139,36 @@ cdef inline double unit_slope(double margin) noexcept nogil:
     return (1.0 if above else 0.0) + (margin if is_nan else 0.0)
 
 
+# The same two formulas for scalar code the loop vectorizer does not reach
+# (a row's few classes): there GCC compiles the selects above to branches,
+# mispredicted on random scores. On x86-64 they are spelled with SSE2's
+# scalar max, compare and and, which are selects by construction.
+cdef extern from *:
+    """
+    #if defined(__SSE2__) || defined(_M_X64)
+    #include <emmintrin.h>
+    /* MAXSD returns its second operand when either is NaN: 0 > m ? 0 : m. */
+    static inline double maxmargin_positive_part_sd(double m) {
+        return _mm_cvtsd_f64(_mm_max_sd(_mm_setzero_pd(), _mm_set_sd(m)));
+    }
+    /* (m > 0 ? 1 : 0) + (m is NaN ? m : 0), by masks. */
+    static inline double maxmargin_unit_slope_sd(double m) {
+        __m128d v = _mm_set_sd(m);
+        __m128d above = _mm_and_pd(_mm_cmpgt_sd(v, _mm_setzero_pd()), _mm_set_sd(1.0));
+        __m128d nan = _mm_and_pd(_mm_cmpunord_sd(v, v), v);
+        return _mm_cvtsd_f64(_mm_add_sd(above, nan));
+    }
+    #else
+    static inline double maxmargin_positive_part_sd(double m) { return 0 > m ? 0 : m; }
+    static inline double maxmargin_unit_slope_sd(double m) {
+        return (m > 0 ? 1.0 : 0.0) + (m != m ? m : 0.0);
+    }
+    #endif
+    """
+    double positive_part_sd "maxmargin_positive_part_sd"(double margin) noexcept nogil
+    double unit_slope_sd "maxmargin_unit_slope_sd"(double margin) noexcept nogil
+
+
 cdef double pairwise_sum(const double* x, Py_ssize_t n) noexcept nogil:
     """Sum of x[0:n] by pairwise halving: accurate to O(log n) ulps and in an
     order that depends only on n."""
@@ -179,16 +209,16 @@ cdef inline void weston_watkins_terms(
             for k in range(4):
                 margin = <floating>(g[j + k] - s_label + delta)
                 margin = -INFINITY if j + k == label else margin
-                slope = unit_slope(margin)
-                loss_lanes[k] += positive_part(margin)
+                slope = unit_slope_sd(margin)
+                loss_lanes[k] += positive_part_sd(margin)
                 slope_lanes[k] += slope
                 g[j + k] = <floating>(coef * slope)
             j += 4
         while j < n_classes:
             margin = <floating>(g[j] - s_label + delta)
             margin = -INFINITY if j == label else margin
-            slope = unit_slope(margin)
-            loss_lanes[0] += positive_part(margin)
+            slope = unit_slope_sd(margin)
+            loss_lanes[0] += positive_part_sd(margin)
             slope_lanes[0] += slope
             g[j] = <floating>(coef * slope)
             j += 1
@@ -197,14 +227,14 @@ cdef inline void weston_watkins_terms(
         while j + 4 <= n_classes:
             for k in range(4):
                 margin = <floating>(g[j + k] - s_label + delta)
-                term = positive_part(-INFINITY if j + k == label else margin)
+                term = positive_part_sd(-INFINITY if j + k == label else margin)
                 loss_lanes[k] += term * term
                 slope_lanes[k] += 2.0 * term
                 g[j + k] = <floating>(coef * (2.0 * term))
             j += 4
         while j < n_classes:
             margin = <floating>(g[j] - s_label + delta)
-            term = positive_part(-INFINITY if j == label else margin)
+            term = positive_part_sd(-INFINITY if j == label else margin)
             loss_lanes[0] += term * term
             slope_lanes[0] += 2.0 * term
             g[j] = <floating>(coef * (2.0 * term))
@@ -225,8 +255,16 @@ cdef inline double weston_watkins_row(
     for k in range(4):
         loss_lanes[k] = 0.0
         slope_lanes[k] = 0.0
-    weston_watkins_terms(g, n_classes, label, s_label, delta, p, coef,
-                         loss_lanes, slope_lanes)
+    if s_label - s_label == 0:
+        # s_y finite (delta always is): a score of -inf in the label's own
+        # column gives it the margin -inf by arithmetic, and the loop needs
+        # no test of j against the label (label -1 never matches).
+        g[label] = -INFINITY
+        weston_watkins_terms(g, n_classes, -1, s_label, delta, p, coef,
+                             loss_lanes, slope_lanes)
+    else:
+        weston_watkins_terms(g, n_classes, label, s_label, delta, p, coef,
+                             loss_lanes, slope_lanes)
     # An add gate: every violated class pushes s_y down by its own slope.
     g[label] = <floating>(-coef * ((slope_lanes[0] + slope_lanes[1])
                                    + (slope_lanes[2] + slope_lanes[3])))

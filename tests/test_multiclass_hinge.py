@@ -201,3 +201,26 @@ def test_float32_stays_float32_with_float64_sums():
     assert grad.dtype == np.float32
     margin64 = float(np.float32(-0.9) - np.float32(0) + np.float32(1.0))
     assert loss == pytest.approx(n * margin64, rel=1e-13)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("p", [1, 2])
+def test_infinite_and_nan_scores_row_by_row(dtype, kind, p):
+    """Scores drawn from {-inf, inf, NaN} and small integers, the label's own
+    score included: rows whose label score is finite take the label-free
+    loop (the label's column set to -inf), the others the select loop; both
+    must give the reference's row losses and gradients, NaN where it has
+    NaN."""
+    rng = np.random.default_rng(17 * p)
+    values = np.array([-np.inf, np.inf, np.nan, -1.0, 0.0, 1.0, 2.0])
+    for n_classes in (3, 10):
+        scores = rng.choice(values, size=(300, n_classes), p=[.1, .1, .1, .175, .175, .175, .175])
+        scores = scores.astype(dtype)
+        y = rng.integers(0, n_classes, 300)
+        with np.errstate(invalid="ignore"):
+            want_rows, want_grad = reference.multiclass_hinge(scores, y, kind=kind, p=p,
+                                                              reduction="none")
+        rows, grad = maxmargin.multiclass_hinge(scores, y, kind=kind, p=p, reduction="none")
+        np.testing.assert_array_equal(rows, want_rows)
+        np.testing.assert_array_equal(grad, want_grad)

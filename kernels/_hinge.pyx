@@ -169,6 +169,15 @@ cdef extern from *:
     double unit_slope_sd "maxmargin_unit_slope_sd"(double margin) noexcept nogil
 
 
+cdef extern from "margin_rows.h":
+    Py_ssize_t ww_blocks_f32 "maxmargin_ww_blocks_f32"(
+        float* g, Py_ssize_t n, float s_label, float delta, int p, double coef,
+        double* loss_lanes, double* slope_lanes) noexcept nogil
+    Py_ssize_t ww_blocks_f64 "maxmargin_ww_blocks_f64"(
+        double* g, Py_ssize_t n, double s_label, double delta, int p, double coef,
+        double* loss_lanes, double* slope_lanes) noexcept nogil
+
+
 cdef double pairwise_sum(const double* x, Py_ssize_t n) noexcept nogil:
     """Sum of x[0:n] by pairwise halving: accurate to O(log n) ulps and in an
     order that depends only on n."""
@@ -204,6 +213,15 @@ cdef inline void weston_watkins_terms(
     """
     cdef Py_ssize_t j = 0, k
     cdef double margin, term, slope
+    if label < 0:
+        # No label column to skip: whole blocks of four by vectors (the same
+        # operations in the same lanes: margin_rows.h), the rest below.
+        if floating is float:
+            j = ww_blocks_f32(g, n_classes, s_label, delta, p, coef, loss_lanes,
+                              slope_lanes)
+        else:
+            j = ww_blocks_f64(g, n_classes, s_label, delta, p, coef, loss_lanes,
+                              slope_lanes)
     if p == 1:
         while j + 4 <= n_classes:
             for k in range(4):

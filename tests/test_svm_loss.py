@@ -233,9 +233,11 @@ def test_common_call_is_checked_in_c_and_matches_the_general_path(dtype, shape, 
     assert len(fast) == len(public) == len(general) == (3 if "b" in options else 2)
     assert fast[0] == public[0] == general[0]
     for mine, via_public, theirs in zip(fast[1:], public[1:], general[1:]):
-        assert mine.dtype == theirs.dtype and mine.flags.c_contiguous
-        np.testing.assert_array_equal(mine, theirs, strict=True)
-        np.testing.assert_array_equal(via_public, theirs, strict=True)
+        assert mine.dtype == via_public.dtype == theirs.dtype == dtype
+        assert mine.shape == via_public.shape == theirs.shape
+        assert mine.flags.c_contiguous
+        np.testing.assert_array_equal(mine, theirs)
+        np.testing.assert_array_equal(via_public, theirs)
     want = reference.svm_loss(W, X, y, **options)
     assert_close(fast[0], want[0], dtype, scale=4 * max(n, 1))
 

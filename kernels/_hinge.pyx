@@ -141,41 +141,19 @@ cdef inline double unit_slope(double margin) noexcept nogil:
 
 # The same two formulas for scalar code the loop vectorizer does not reach
 # (a row's few classes): there GCC compiles the selects above to branches,
-# mispredicted on random scores. On x86-64 they are spelled with SSE2's
-# scalar max, compare and and, which are selects by construction.
-cdef extern from *:
-    """
-    #if defined(__SSE2__) || defined(_M_X64)
-    #include <emmintrin.h>
-    /* MAXSD returns its second operand when either is NaN: 0 > m ? 0 : m. */
-    static inline double maxmargin_positive_part_sd(double m) {
-        return _mm_cvtsd_f64(_mm_max_sd(_mm_setzero_pd(), _mm_set_sd(m)));
-    }
-    /* (m > 0 ? 1 : 0) + (m is NaN ? m : 0), by masks. */
-    static inline double maxmargin_unit_slope_sd(double m) {
-        __m128d v = _mm_set_sd(m);
-        __m128d above = _mm_and_pd(_mm_cmpgt_sd(v, _mm_setzero_pd()), _mm_set_sd(1.0));
-        __m128d nan = _mm_and_pd(_mm_cmpunord_sd(v, v), v);
-        return _mm_cvtsd_f64(_mm_add_sd(above, nan));
-    }
-    #else
-    static inline double maxmargin_positive_part_sd(double m) { return 0 > m ? 0 : m; }
-    static inline double maxmargin_unit_slope_sd(double m) {
-        return (m > 0 ? 1.0 : 0.0) + (m != m ? m : 0.0);
-    }
-    #endif
-    """
+# mispredicted on random scores. margin_rows.h spells them with SSE2's
+# scalar max, compare and and on x86-64, which are selects by construction,
+# and holds the Weston-Watkins row in vectors (see `weston_watkins_row`).
+cdef extern from "margin_rows.h":
     double positive_part_sd "maxmargin_positive_part_sd"(double margin) noexcept nogil
     double unit_slope_sd "maxmargin_unit_slope_sd"(double margin) noexcept nogil
-
-
-cdef extern from "margin_rows.h":
-    Py_ssize_t ww_blocks_f32 "maxmargin_ww_blocks_f32"(
-        float* g, Py_ssize_t n, float s_label, float delta, int p, double coef,
-        double* loss_lanes, double* slope_lanes) noexcept nogil
-    Py_ssize_t ww_blocks_f64 "maxmargin_ww_blocks_f64"(
-        double* g, Py_ssize_t n, double s_label, double delta, int p, double coef,
-        double* loss_lanes, double* slope_lanes) noexcept nogil
+    const bint VECTOR_ROWS "MAXMARGIN_VECTOR_ROWS"
+    double ww_row_f32 "maxmargin_ww_row_f32"(
+        float* g, Py_ssize_t n, Py_ssize_t label, float delta, int p,
+        double coef) noexcept nogil
+    double ww_row_f64 "maxmargin_ww_row_f64"(
+        double* g, Py_ssize_t n, Py_ssize_t label, double delta, int p,
+        double coef) noexcept nogil
 
 
 cdef double pairwise_sum(const double* x, Py_ssize_t n) noexcept nogil:
@@ -213,15 +191,6 @@ cdef inline void weston_watkins_terms(
     """
     cdef Py_ssize_t j = 0, k
     cdef double margin, term, slope
-    if label < 0:
-        # No label column to skip: whole blocks of four by vectors (the same
-        # operations in the same lanes: margin_rows.h), the rest below.
-        if floating is float:
-            j = ww_blocks_f32(g, n_classes, s_label, delta, p, coef, loss_lanes,
-                              slope_lanes)
-        else:
-            j = ww_blocks_f64(g, n_classes, s_label, delta, p, coef, loss_lanes,
-                              slope_lanes)
     if p == 1:
         while j + 4 <= n_classes:
             for k in range(4):
@@ -267,22 +236,22 @@ cdef inline double weston_watkins_row(
     Leaves g_j = coef * dL/ds_j and returns the unweighted L.
     """
     cdef floating s_label = g[label]
+    if VECTOR_ROWS and s_label - s_label == 0:
+        # s_y finite (delta always is): the label's column can take the
+        # score -inf and the row go through vectors with no label test, in
+        # the lanes of the loop below (margin_rows.h).
+        if floating is float:
+            return ww_row_f32(g, n_classes, label, delta, p, coef)
+        else:
+            return ww_row_f64(g, n_classes, label, delta, p, coef)
     cdef double loss_lanes[4]
     cdef double slope_lanes[4]
     cdef Py_ssize_t k
     for k in range(4):
         loss_lanes[k] = 0.0
         slope_lanes[k] = 0.0
-    if s_label - s_label == 0:
-        # s_y finite (delta always is): a score of -inf in the label's own
-        # column gives it the margin -inf by arithmetic, and the loop needs
-        # no test of j against the label (label -1 never matches).
-        g[label] = -INFINITY
-        weston_watkins_terms(g, n_classes, -1, s_label, delta, p, coef,
-                             loss_lanes, slope_lanes)
-    else:
-        weston_watkins_terms(g, n_classes, label, s_label, delta, p, coef,
-                             loss_lanes, slope_lanes)
+    weston_watkins_terms(g, n_classes, label, s_label, delta, p, coef,
+                         loss_lanes, slope_lanes)
     # An add gate: every violated class pushes s_y down by its own slope.
     g[label] = <floating>(-coef * ((slope_lanes[0] + slope_lanes[1])
                                    + (slope_lanes[2] + slope_lanes[3])))

@@ -1,42 +1,77 @@
-/* The Weston-Watkins terms of one score row, four classes at a time, in
- * 16-byte vectors (GCC/Clang vector extensions: SSE2 on x86-64, NEON on
- * arm64). Called by _hinge.pyx's `weston_watkins_terms` for rows whose
- * label column already holds the score -inf (so no class needs a test
- * against the label); it finishes the row's last n % 4 classes itself.
+/* One Weston-Watkins score row in 16-byte vectors (GCC/Clang vector
+ * extensions: SSE2 on x86-64, NEON on arm64), and the scalar max(0, m) and
+ * its slope as selects. Used by _hinge.pyx's `weston_watkins_row`.
  *
- * For each class j < n - n % 4, lane k = j % 4:
- *   m       = (g[j] - s_label) + delta, rounded in the data's dtype, widened
+ * maxmargin_ww_row_f32/_f64(g, n, label, delta, p, coef), for a row whose
+ * label score s_y = g[label] is finite, turns the scores g[0:n] into
+ * coef * dL/ds in place and returns L = sum_{j != y} max(0, m_j)^p. The
+ * label's column is first set to the score -inf, so its margin is -inf by
+ * arithmetic (term 0, slope 0) and no class is tested against the label.
+ * For class j, in lane k = j % 4 for the whole blocks of four and lane 0
+ * for the last n % 4 classes (the scalar loop of _hinge.pyx, which rows
+ * with a non-finite s_y take, uses the same lanes):
+ *   m       = (g[j] - s_y) + delta, rounded in the data's dtype, widened
  *   t       = max(0, m), NaN passing through      (0 > m ? 0 : m)
- *   p = 1:  loss_lanes[k] += t, slope_lanes[k] += s, g[j] = coef * s, with
+ *   p = 1:  loss[k] += t, slope[k] += s, g[j] = coef * s, with
  *           s = (m > 0 ? 1 : 0) + (m is NaN ? m : 0)
- *   p = 2:  loss_lanes[k] += t * t, slope_lanes[k] += 2 t, g[j] = coef * 2 t
- * exactly the scalar loop's operations and lanes, so the result is the same
- * bit for bit. Returns the number of classes done (0 where the compiler has
- * no vector extensions: the scalar loop then does the whole row).
+ *   p = 2:  loss[k] += t * t, slope[k] += 2 t, g[j] = coef * 2 t
+ * then g[y] = -coef * ((slope[0] + slope[1]) + (slope[2] + slope[3])) and
+ * L = (loss[0] + loss[1]) + (loss[2] + loss[3]).
+ * MAXMARGIN_VECTOR_ROWS is 0 where the compiler has no vector extensions;
+ * the row functions are then never called (the scalar loop does all rows).
  */
 #ifndef MAXMARGIN_MARGIN_ROWS_H
 #define MAXMARGIN_MARGIN_ROWS_H
 
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
+/* --- the scalar formulas, as selects ------------------------------------ */
+
+#if defined(__SSE2__) || defined(_M_X64)
+#include <emmintrin.h>
+/* MAXSD returns its second operand when either is NaN: 0 > m ? 0 : m. */
+static inline double maxmargin_positive_part_sd(double m)
+{
+    return _mm_cvtsd_f64(_mm_max_sd(_mm_setzero_pd(), _mm_set_sd(m)));
+}
+/* (m > 0 ? 1 : 0) + (m is NaN ? m : 0), by masks. */
+static inline double maxmargin_unit_slope_sd(double m)
+{
+    __m128d v = _mm_set_sd(m);
+    __m128d above = _mm_and_pd(_mm_cmpgt_sd(v, _mm_setzero_pd()), _mm_set_sd(1.0));
+    __m128d nan = _mm_and_pd(_mm_cmpunord_sd(v, v), v);
+    return _mm_cvtsd_f64(_mm_add_sd(above, nan));
+}
+#else
+static inline double maxmargin_positive_part_sd(double m) { return 0 > m ? 0 : m; }
+static inline double maxmargin_unit_slope_sd(double m)
+{
+    return (m > 0 ? 1.0 : 0.0) + (m != m ? m : 0.0);
+}
+#endif
+
+/* --- whole rows in vectors ---------------------------------------------- */
+
 #if defined(__GNUC__) || defined(__clang__)
+#define MAXMARGIN_VECTOR_ROWS 1
 
 typedef double mm_v2d __attribute__((vector_size(16)));
 typedef long long mm_v2l __attribute__((vector_size(16)));
 typedef float mm_v4f __attribute__((vector_size(16)));
 typedef float mm_v2f __attribute__((vector_size(8)));
 
-/* One pair of lanes: add the terms of margins m into *loss and *slope and
- * return the gradient entries (before rounding to the data's dtype). */
+/* Terms of two margins in two lanes: add into *loss and *slope, return the
+ * gradient entries (before rounding to the data's dtype). */
 static inline mm_v2d mm_ww_pair(mm_v2d m, int p, mm_v2d coef, mm_v2d *loss,
                                 mm_v2d *slope)
 {
     const mm_v2d zero = {0.0, 0.0}, one = {1.0, 1.0}, two = {2.0, 2.0};
-    mm_v2l below = zero > m;                /* all ones where 0 > m */
+    mm_v2l below = (mm_v2l)(zero > m);  /* all ones where 0 > m */
     mm_v2d t = (mm_v2d)(~below & (mm_v2l)m);
     if (p == 1) {
-        mm_v2l above = m > zero, is_nan = m != m;
+        mm_v2l above = (mm_v2l)(m > zero), is_nan = (mm_v2l)(m != m);
         mm_v2d s = (mm_v2d)(above & (mm_v2l)one) + (mm_v2d)(is_nan & (mm_v2l)m);
         *loss += t;
         *slope += s;
@@ -47,51 +82,81 @@ static inline mm_v2d mm_ww_pair(mm_v2d m, int p, mm_v2d coef, mm_v2d *loss,
     return coef * (two * t);
 }
 
-static inline ptrdiff_t maxmargin_ww_blocks_f32(float *g, ptrdiff_t n, float s_label,
-                                                float delta, int p, double coef,
-                                                double *loss_lanes, double *slope_lanes)
+/* The last n % 4 classes, one by one into lane 0 (loss0, slope0); returns
+ * the gradient entry of margin m. */
+static inline double mm_ww_single(double m, int p, double coef, double *loss0,
+                                  double *slope0)
 {
+    if (p == 1) {
+        double s = maxmargin_unit_slope_sd(m);
+        *loss0 += maxmargin_positive_part_sd(m);
+        *slope0 += s;
+        return coef * s;
+    }
+    double t = maxmargin_positive_part_sd(m);
+    *loss0 += t * t;
+    *slope0 += 2.0 * t;
+    return coef * (2.0 * t);
+}
+
+/* g[y] and L from the lanes. */
+static inline double mm_ww_finish(mm_v2d loss_lo, mm_v2d loss_hi, mm_v2d slope_lo,
+                                  mm_v2d slope_hi, double coef, double *g_label)
+{
+    *g_label = -coef * ((slope_lo[0] + slope_lo[1]) + (slope_hi[0] + slope_hi[1]));
+    return (loss_lo[0] + loss_lo[1]) + (loss_hi[0] + loss_hi[1]);
+}
+
+static inline double maxmargin_ww_row_f32(float *g, ptrdiff_t n, ptrdiff_t label,
+                                          float delta, int p, double coef)
+{
+    const float s_label = g[label];
     const mm_v4f s4 = {s_label, s_label, s_label, s_label};
     const mm_v4f d4 = {delta, delta, delta, delta};
     const mm_v2d c2 = {coef, coef};
-    mm_v2d loss_lo, loss_hi, slope_lo, slope_hi;
+    mm_v2d loss_lo = {0.0, 0.0}, loss_hi = loss_lo, slope_lo = loss_lo, slope_hi = loss_lo;
+    double g_label;
     ptrdiff_t j;
-    memcpy(&loss_lo, loss_lanes, 16);
-    memcpy(&loss_hi, loss_lanes + 2, 16);
-    memcpy(&slope_lo, slope_lanes, 16);
-    memcpy(&slope_hi, slope_lanes + 2, 16);
+    g[label] = -INFINITY;
     for (j = 0; j + 4 <= n; j += 4) {
         mm_v4f m4;
         memcpy(&m4, g + j, 16);
         m4 = (m4 - s4) + d4;
-        mm_v2f m_lo = {m4[0], m4[1]}, m_hi = {m4[2], m4[3]};
-        mm_v2d out_lo = mm_ww_pair(__builtin_convertvector(m_lo, mm_v2d), p, c2,
-                                   &loss_lo, &slope_lo);
-        mm_v2d out_hi = mm_ww_pair(__builtin_convertvector(m_hi, mm_v2d), p, c2,
-                                   &loss_hi, &slope_hi);
-        mm_v2f g_lo = __builtin_convertvector(out_lo, mm_v2f);
-        mm_v2f g_hi = __builtin_convertvector(out_hi, mm_v2f);
-        memcpy(g + j, &g_lo, 8);
-        memcpy(g + j + 2, &g_hi, 8);
+#if defined(__SSE2__)
+        mm_v2d m_lo = (mm_v2d)_mm_cvtps_pd((__m128)m4);
+        mm_v2d m_hi = (mm_v2d)_mm_cvtps_pd(_mm_movehl_ps((__m128)m4, (__m128)m4));
+#else
+        mm_v2f half_lo = {m4[0], m4[1]}, half_hi = {m4[2], m4[3]};
+        mm_v2d m_lo = __builtin_convertvector(half_lo, mm_v2d);
+        mm_v2d m_hi = __builtin_convertvector(half_hi, mm_v2d);
+#endif
+        mm_v2f out_lo = __builtin_convertvector(mm_ww_pair(m_lo, p, c2, &loss_lo, &slope_lo),
+                                                mm_v2f);
+        mm_v2f out_hi = __builtin_convertvector(mm_ww_pair(m_hi, p, c2, &loss_hi, &slope_hi),
+                                                mm_v2f);
+        memcpy(g + j, &out_lo, 8);
+        memcpy(g + j + 2, &out_hi, 8);
     }
-    memcpy(loss_lanes, &loss_lo, 16);
-    memcpy(loss_lanes + 2, &loss_hi, 16);
-    memcpy(slope_lanes, &slope_lo, 16);
-    memcpy(slope_lanes + 2, &slope_hi, 16);
-    return j;
+    double loss0 = loss_lo[0], slope0 = slope_lo[0];
+    for (; j < n; j++)
+        g[j] = (float)mm_ww_single((float)((g[j] - s_label) + delta), p, coef, &loss0,
+                                   &slope0);
+    loss_lo[0] = loss0;
+    slope_lo[0] = slope0;
+    double loss = mm_ww_finish(loss_lo, loss_hi, slope_lo, slope_hi, coef, &g_label);
+    g[label] = (float)g_label;
+    return loss;
 }
 
-static inline ptrdiff_t maxmargin_ww_blocks_f64(double *g, ptrdiff_t n, double s_label,
-                                                double delta, int p, double coef,
-                                                double *loss_lanes, double *slope_lanes)
+static inline double maxmargin_ww_row_f64(double *g, ptrdiff_t n, ptrdiff_t label,
+                                          double delta, int p, double coef)
 {
+    const double s_label = g[label];
     const mm_v2d s2 = {s_label, s_label}, d2 = {delta, delta}, c2 = {coef, coef};
-    mm_v2d loss_lo, loss_hi, slope_lo, slope_hi;
+    mm_v2d loss_lo = {0.0, 0.0}, loss_hi = loss_lo, slope_lo = loss_lo, slope_hi = loss_lo;
+    double g_label;
     ptrdiff_t j;
-    memcpy(&loss_lo, loss_lanes, 16);
-    memcpy(&loss_hi, loss_lanes + 2, 16);
-    memcpy(&slope_lo, slope_lanes, 16);
-    memcpy(&slope_hi, slope_lanes + 2, 16);
+    g[label] = -INFINITY;
     for (j = 0; j + 4 <= n; j += 4) {
         mm_v2d m_lo, m_hi;
         memcpy(&m_lo, g + j, 16);
@@ -101,27 +166,29 @@ static inline ptrdiff_t maxmargin_ww_blocks_f64(double *g, ptrdiff_t n, double s
         memcpy(g + j, &out_lo, 16);
         memcpy(g + j + 2, &out_hi, 16);
     }
-    memcpy(loss_lanes, &loss_lo, 16);
-    memcpy(loss_lanes + 2, &loss_hi, 16);
-    memcpy(slope_lanes, &slope_lo, 16);
-    memcpy(slope_lanes + 2, &slope_hi, 16);
-    return j;
+    double loss0 = loss_lo[0], slope0 = slope_lo[0];
+    for (; j < n; j++)
+        g[j] = mm_ww_single((g[j] - s_label) + delta, p, coef, &loss0, &slope0);
+    loss_lo[0] = loss0;
+    slope_lo[0] = slope0;
+    double loss = mm_ww_finish(loss_lo, loss_hi, slope_lo, slope_hi, coef, &g_label);
+    g[label] = g_label;
+    return loss;
 }
 
-#else  /* no vector extensions: the scalar loop does every class */
+#else  /* no vector extensions: the scalar loop in _hinge.pyx does every row */
+#define MAXMARGIN_VECTOR_ROWS 0
 
-static inline ptrdiff_t maxmargin_ww_blocks_f32(float *g, ptrdiff_t n, float s_label,
-                                                float delta, int p, double coef,
-                                                double *loss_lanes, double *slope_lanes)
+static inline double maxmargin_ww_row_f32(float *g, ptrdiff_t n, ptrdiff_t label,
+                                          float delta, int p, double coef)
 {
-    return 0;
+    return 0.0;
 }
 
-static inline ptrdiff_t maxmargin_ww_blocks_f64(double *g, ptrdiff_t n, double s_label,
-                                                double delta, int p, double coef,
-                                                double *loss_lanes, double *slope_lanes)
+static inline double maxmargin_ww_row_f64(double *g, ptrdiff_t n, ptrdiff_t label,
+                                          double delta, int p, double coef)
 {
-    return 0;
+    return 0.0;
 }
 
 #endif

@@ -1141,20 +1141,26 @@ def select_simd_path(name):
                          f"{', '.join(simd_paths())}")
 
 
-def few_class_limits(max_classes=None, min_rows=None, block_bytes=None):
+def few_class_limits(max_classes=None, min_rows=None, block_bytes=None,
+                     chunk_min_rows=None):
     """When svm_loss takes the single pass (C <= max_classes and N >=
-    min_rows), and the bytes of X in its row blocks. Returns the
-    (max_classes, min_rows, block_bytes) in force before the call and sets
-    the ones given. For the tests and benchmarks, which run both paths on
-    the same problems; process-wide, like select_simd_path."""
+    min_rows), the bytes of X in its row blocks, and the fewest rows a chunk
+    (one dW accumulator) may have. Returns the (max_classes, min_rows,
+    block_bytes, chunk_min_rows) in force before the call and sets the ones
+    given. For the tests and benchmarks, which run both paths on the same
+    problems; process-wide, like select_simd_path."""
     global FEWCLASS_MAX_CLASSES, FEWCLASS_MIN_ROWS, FEWCLASS_BLOCK_BYTES
-    before = (FEWCLASS_MAX_CLASSES, FEWCLASS_MIN_ROWS, FEWCLASS_BLOCK_BYTES)
+    global FEWCLASS_CHUNK_MIN_ROWS
+    before = (FEWCLASS_MAX_CLASSES, FEWCLASS_MIN_ROWS, FEWCLASS_BLOCK_BYTES,
+              FEWCLASS_CHUNK_MIN_ROWS)
     if max_classes is not None:
         FEWCLASS_MAX_CLASSES = max_classes
     if min_rows is not None:
         FEWCLASS_MIN_ROWS = min_rows
     if block_bytes is not None:
         FEWCLASS_BLOCK_BYTES = block_bytes
+    if chunk_min_rows is not None:
+        FEWCLASS_CHUNK_MIN_ROWS = chunk_min_rows
     return before
 
 

@@ -134,20 +134,30 @@ TARGET static void FN(pack_w)(const T *W, ptrdiff_t row_stride,
 
 /* dW[d*C + c] = (keep ? dW[d*C + c] : 0) + sum_k acc_k[d, c] for d in
  * [d_begin, d_end), the n_acc dW panels acc_k = acc + k * acc_stride added
- * in order k = 0, 1, ... */
+ * in order k = 0, 1, ...: a pair of vectors of one class at a time, summed
+ * lane-wise (each lane adds its panels in that order), then written to the
+ * pair's rows of dW. */
 TARGET static void FN(finish)(const T *acc, ptrdiff_t n_acc,
                               ptrdiff_t acc_stride, ptrdiff_t C,
                               ptrdiff_t d_begin, ptrdiff_t d_end, T *dW,
                               int keep)
 {
-    for (ptrdiff_t d = d_begin; d < d_end; d++) {
-        const T *from = acc + (d / (2 * VL) * C) * 2 * VL + d % (2 * VL);
-        T *to = dW + d * C;
+    T sum[2 * VL];
+    for (ptrdiff_t p = d_begin / (2 * VL); p * 2 * VL < d_end; p++) {
+        ptrdiff_t first = p * 2 * VL < d_begin ? d_begin - p * 2 * VL : 0;
+        ptrdiff_t last = d_end - p * 2 * VL < 2 * VL ? d_end - p * 2 * VL : 2 * VL;
         for (ptrdiff_t c = 0; c < C; c++) {
-            T sum = from[c * 2 * VL];
-            for (ptrdiff_t k = 1; k < n_acc; k++)
-                sum += from[k * acc_stride + c * 2 * VL];
-            to[c] = keep ? to[c] + sum : sum;
+            const T *from = acc + (p * C + c) * 2 * VL;
+            V lo = FN(load)(from), hi = FN(load)(from + VL);
+            for (ptrdiff_t k = 1; k < n_acc; k++) {
+                lo += FN(load)(from + k * acc_stride);
+                hi += FN(load)(from + k * acc_stride + VL);
+            }
+            FN(store)(sum, lo);
+            FN(store)(sum + VL, hi);
+            T *to = dW + p * 2 * VL * C + c;
+            for (ptrdiff_t e = first; e < last; e++)
+                to[e * C] = keep ? to[e * C] + sum[e] : sum[e];
         }
     }
 }

@@ -154,6 +154,12 @@ cdef extern from "margin_rows.h":
     double ww_row_f64 "maxmargin_ww_row_f64"(
         double* g, Py_ssize_t n, Py_ssize_t label, double delta, int p,
         double coef) noexcept nogil
+    Py_ssize_t ww_rows_f32 "maxmargin_ww_rows_f32"(
+        float* S, Py_ssize_t n_rows, Py_ssize_t n, const Py_ssize_t* y, float delta,
+        int p, double coef, double* row_loss) noexcept nogil
+    Py_ssize_t ww_rows_f64 "maxmargin_ww_rows_f64"(
+        double* S, Py_ssize_t n_rows, Py_ssize_t n, const Py_ssize_t* y, double delta,
+        int p, double coef, double* row_loss) noexcept nogil
 
 
 cdef double pairwise_sum(const double* x, Py_ssize_t n) noexcept nogil:
@@ -333,7 +339,27 @@ cdef void margin_pass(
     receives each w_i * L_i; the caller sums them (`pairwise_sum`).
     """
     cdef Py_ssize_t i
-    if n_threads > 1 and n_samples * n_classes >= PARALLEL_MIN_ELEMENTS:
+    if (VECTOR_ROWS and not crammer_singer and sample_weight == NULL
+            and class_weight == NULL and <const floating*>G == S
+            and row_stride == n_classes and col_stride == 1
+            and not (n_threads > 1 and n_samples * n_classes >= PARALLEL_MIN_ELEMENTS)):
+        # Unweighted Weston-Watkins in place, serial: runs of rows in C
+        # (margin_rows.h), one coefficient 1 / denom (= w_i / denom at w_i =
+        # 1); a row with a non-finite s_y goes through weighted_row.
+        i = 0
+        while i < n_samples:
+            if floating is float:
+                i += ww_rows_f32(G + i * n_classes, n_samples - i, n_classes, y + i,
+                                 delta, p, 1.0 / denom, row_loss + i)
+            else:
+                i += ww_rows_f64(G + i * n_classes, n_samples - i, n_classes, y + i,
+                                 delta, p, 1.0 / denom, row_loss + i)
+            if i < n_samples:
+                row_loss[i] = weighted_row(S, row_stride, col_stride, n_classes, y,
+                                           delta, p, crammer_singer, sample_weight,
+                                           class_weight, denom, G, i)
+                i += 1
+    elif n_threads > 1 and n_samples * n_classes >= PARALLEL_MIN_ELEMENTS:
         for i in prange(n_samples, schedule="dynamic", chunksize=16, num_threads=n_threads):
             row_loss[i] = weighted_row(S, row_stride, col_stride, n_classes, y,
                                        delta, p, crammer_singer, sample_weight,
@@ -866,21 +892,22 @@ cdef double svm_loss_run(
     if (n_classes <= BLOCKED_MAX_CLASSES and n_features > 0
             and n_samples * n_features * itemsize > BLOCKING_MIN_BYTES):
         block_rows = max(<Py_ssize_t>8, BLOCK_BYTES // (n_features * itemsize))
-    if n_samples > 0:
-        S = <floating*>malloc(block_rows * n_classes * sizeof(floating))
-        row_loss = <double*>malloc(n_samples * sizeof(double))
-    if db_ptr != NULL:
-        col_sum = <double*>malloc(n_classes * sizeof(double))
-    if transposed_dW:
-        dW_t = <floating*>malloc(n_classes * n_features * sizeof(floating))
-    if ((n_samples > 0 and (S == NULL or row_loss == NULL))
-            or (db_ptr != NULL and col_sum == NULL)
-            or (transposed_dW and dW_t == NULL)):
-        free(S)
-        free(dW_t)
-        free(row_loss)
-        free(col_sum)
+    # One scratch block from the cached workspace (fewclass.h), doubles
+    # first: the row losses (N), db's column sums (C), then the score block
+    # and the transposed dW. Four mallocs were ~2,500 instructions a call.
+    cdef Py_ssize_t n_doubles = n_samples + (n_classes if db_ptr != NULL else 0)
+    cdef Py_ssize_t n_scores = block_rows * n_classes if n_samples > 0 else 0
+    cdef Py_ssize_t n_transposed = n_classes * n_features if transposed_dW else 0
+    cdef char* scratch = <char*>fewclass_workspace_take(
+        n_doubles * sizeof(double) + (n_scores + n_transposed) * sizeof(floating))
+    if scratch == NULL:
         raise MemoryError("svm_loss: cannot allocate the scratch score block")
+    row_loss = <double*>scratch
+    if db_ptr != NULL:
+        col_sum = row_loss + n_samples
+    S = <floating*>(row_loss + n_doubles)
+    if transposed_dW:
+        dW_t = S + n_scores
 
     with nogil:
         # dW starts as 0, 2 reg W, dW or dW + 2 reg W; the GEMMs add to it.
@@ -948,10 +975,7 @@ cdef double svm_loss_run(
         if n_samples > 0:
             total = pairwise_sum(row_loss, n_samples)
 
-    free(S)
-    free(dW_t)
-    free(row_loss)
-    free(col_sum)
+    fewclass_workspace_give(scratch)
     return total / denom + reg * sum_sq
 
 

@@ -176,6 +176,38 @@ static inline double maxmargin_ww_row_f64(double *g, ptrdiff_t n, ptrdiff_t labe
     return loss;
 }
 
+/* Unweighted rows in a run: row i of the C-contiguous S (n_rows, n) by
+ * maxmargin_ww_row with label y[i] and the one coefficient coef, its L into
+ * row_loss[i], until a row whose s_y is not finite. Returns the number of
+ * rows done (n_rows, or the index of that row: the caller does it and calls
+ * again from the next). No call or weight per row: at C = 10 those were
+ * about half of a row's cost. */
+static inline ptrdiff_t maxmargin_ww_rows_f32(float *S, ptrdiff_t n_rows, ptrdiff_t n,
+                                              const ptrdiff_t *y, float delta, int p,
+                                              double coef, double *row_loss)
+{
+    for (ptrdiff_t i = 0; i < n_rows; i++) {
+        float *g = S + i * n, s_label = g[y[i]];
+        if (!(s_label - s_label == 0))
+            return i;
+        row_loss[i] = maxmargin_ww_row_f32(g, n, y[i], delta, p, coef);
+    }
+    return n_rows;
+}
+
+static inline ptrdiff_t maxmargin_ww_rows_f64(double *S, ptrdiff_t n_rows, ptrdiff_t n,
+                                              const ptrdiff_t *y, double delta, int p,
+                                              double coef, double *row_loss)
+{
+    for (ptrdiff_t i = 0; i < n_rows; i++) {
+        double *g = S + i * n, s_label = g[y[i]];
+        if (!(s_label - s_label == 0))
+            return i;
+        row_loss[i] = maxmargin_ww_row_f64(g, n, y[i], delta, p, coef);
+    }
+    return n_rows;
+}
+
 #else  /* no vector extensions: the scalar loop in _hinge.pyx does every row */
 #define MAXMARGIN_VECTOR_ROWS 0
 
@@ -189,6 +221,20 @@ static inline double maxmargin_ww_row_f64(double *g, ptrdiff_t n, ptrdiff_t labe
                                           double delta, int p, double coef)
 {
     return 0.0;
+}
+
+static inline ptrdiff_t maxmargin_ww_rows_f32(float *S, ptrdiff_t n_rows, ptrdiff_t n,
+                                              const ptrdiff_t *y, float delta, int p,
+                                              double coef, double *row_loss)
+{
+    return 0;
+}
+
+static inline ptrdiff_t maxmargin_ww_rows_f64(double *S, ptrdiff_t n_rows, ptrdiff_t n,
+                                              const ptrdiff_t *y, double delta, int p,
+                                              double coef, double *row_loss)
+{
+    return 0;
 }
 
 #endif

@@ -61,6 +61,7 @@ typedef double mm_v2d __attribute__((vector_size(16)));
 typedef long long mm_v2l __attribute__((vector_size(16)));
 typedef float mm_v4f __attribute__((vector_size(16)));
 typedef float mm_v2f __attribute__((vector_size(8)));
+typedef int mm_v4i __attribute__((vector_size(16)));
 
 /* Terms of two margins in two lanes: add into *loss and *slope, return the
  * gradient entries (before rounding to the data's dtype). */
@@ -107,6 +108,43 @@ static inline double mm_ww_finish(mm_v2d loss_lo, mm_v2d loss_hi, mm_v2d slope_l
     return (loss_lo[0] + loss_lo[1]) + (loss_hi[0] + loss_hi[1]);
 }
 
+/* g[label] = -inf, written as the whole 16-byte vector that holds it when
+ * that vector lies inside the rows' blocks of four: the block's vector load
+ * right after then takes its value straight from this store, where a 4- or
+ * 8-byte store under a 16-byte load stalls it (no store forwarding). */
+static inline void mm_set_minus_inf_f32(float *g, ptrdiff_t n, ptrdiff_t label)
+{
+    ptrdiff_t start = label / 4 * 4;
+    if (start + 4 > n - n % 4) {
+        g[label] = -INFINITY;
+        return;
+    }
+    const mm_v4i lane = {0, 1, 2, 3};
+    const mm_v4f minus_inf = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    mm_v4i is_label = (mm_v4i)(lane == (int)(label - start));
+    mm_v4f v;
+    memcpy(&v, g + start, 16);
+    v = (mm_v4f)(((mm_v4i)v & ~is_label) | ((mm_v4i)minus_inf & is_label));
+    memcpy(g + start, &v, 16);
+}
+
+static inline void mm_set_minus_inf_f64(double *g, ptrdiff_t n, ptrdiff_t label)
+{
+    ptrdiff_t start = label / 2 * 2;
+    if (start + 2 > n - n % 4) {
+        g[label] = -INFINITY;
+        return;
+    }
+    /* Lane indices as doubles: SSE2 compares doubles, not 64-bit ints. */
+    const mm_v2d lane = {0.0, 1.0}, minus_inf = {-INFINITY, -INFINITY};
+    const mm_v2d at = {(double)(label - start), (double)(label - start)};
+    mm_v2l is_label = (mm_v2l)(lane == at);
+    mm_v2d v;
+    memcpy(&v, g + start, 16);
+    v = (mm_v2d)(((mm_v2l)v & ~is_label) | ((mm_v2l)minus_inf & is_label));
+    memcpy(g + start, &v, 16);
+}
+
 static inline double maxmargin_ww_row_f32(float *g, ptrdiff_t n, ptrdiff_t label,
                                           float delta, int p, double coef)
 {
@@ -117,7 +155,7 @@ static inline double maxmargin_ww_row_f32(float *g, ptrdiff_t n, ptrdiff_t label
     mm_v2d loss_lo = {0.0, 0.0}, loss_hi = loss_lo, slope_lo = loss_lo, slope_hi = loss_lo;
     double g_label;
     ptrdiff_t j;
-    g[label] = -INFINITY;
+    mm_set_minus_inf_f32(g, n, label);
     for (j = 0; j + 4 <= n; j += 4) {
         mm_v4f m4;
         memcpy(&m4, g + j, 16);
@@ -156,7 +194,7 @@ static inline double maxmargin_ww_row_f64(double *g, ptrdiff_t n, ptrdiff_t labe
     mm_v2d loss_lo = {0.0, 0.0}, loss_hi = loss_lo, slope_lo = loss_lo, slope_hi = loss_lo;
     double g_label;
     ptrdiff_t j;
-    g[label] = -INFINITY;
+    mm_set_minus_inf_f64(g, n, label);
     for (j = 0; j + 4 <= n; j += 4) {
         mm_v2d m_lo, m_hi;
         memcpy(&m_lo, g + j, 16);

@@ -339,10 +339,10 @@ cdef void margin_pass(
     receives each w_i * L_i; the caller sums them (`pairwise_sum`).
     """
     cdef Py_ssize_t i
-    if (VECTOR_ROWS and not crammer_singer and sample_weight == NULL
+    cdef bint parallel = n_threads > 1 and n_samples * n_classes >= PARALLEL_MIN_ELEMENTS
+    if (VECTOR_ROWS and not parallel and not crammer_singer and sample_weight == NULL
             and class_weight == NULL and <const floating*>G == S
-            and row_stride == n_classes and col_stride == 1
-            and not (n_threads > 1 and n_samples * n_classes >= PARALLEL_MIN_ELEMENTS)):
+            and row_stride == n_classes and col_stride == 1):
         # Unweighted Weston-Watkins in place, serial: runs of rows in C
         # (margin_rows.h), one coefficient 1 / denom (= w_i / denom at w_i =
         # 1); a row with a non-finite s_y goes through weighted_row.
@@ -359,7 +359,7 @@ cdef void margin_pass(
                                            delta, p, crammer_singer, sample_weight,
                                            class_weight, denom, G, i)
                 i += 1
-    elif n_threads > 1 and n_samples * n_classes >= PARALLEL_MIN_ELEMENTS:
+    elif parallel:
         for i in prange(n_samples, schedule="dynamic", chunksize=16, num_threads=n_threads):
             row_loss[i] = weighted_row(S, row_stride, col_stride, n_classes, y,
                                        delta, p, crammer_singer, sample_weight,

@@ -68,7 +68,8 @@ EXTENSIONS = [
 # few-classes SIMD micro-kernels (compiled once per instruction set inside
 # fewclass.c, chosen at run time; see kernels/fewclass.h).
 C_SOURCES = {"maxmargin._hinge": ["kernels/fewclass.c"]}
-C_DEPENDS = ["kernels/fewclass.h", "kernels/fewclass_body.h", "kernels/margin_rows.h"]
+C_DEPENDS = ["kernels/fewclass.h", "kernels/fewclass_body.h", "kernels/margin_rows.h",
+             "kernels/ranking_rows.h"]
 
 # The Python layer's hot modules, compiled as they are (plain Python, no
 # Cython syntax): a small call is mostly argument checking, and compiled it

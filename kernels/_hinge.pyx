@@ -162,6 +162,22 @@ cdef extern from "margin_rows.h":
         int p, double coef, double* row_loss) noexcept nogil
 
 
+# Rows of the ranking hinge in vectors whose lanes are rows, for contiguous
+# s and C-contiguous s_c (ranking_rows.h; the same arithmetic as the scalar
+# `ranking_rows` below, so the same bits).
+cdef extern from "ranking_rows.h":
+    const bint VECTOR_RANKING "MAXMARGIN_VECTOR_RANKING"
+    const Py_ssize_t RANKING_MAX_K_F32 "MAXMARGIN_RANKING_MAX_K_F32"
+    double ranking_rows_f32 "maxmargin_ranking_rows_f32"(
+        const float* s, const float* s_c, Py_ssize_t n_corrupt, float delta, int p,
+        const double* sample_weight, double denom, float* ds, float* ds_c,
+        float* row_loss, bint add_ds, bint add_ds_c, Py_ssize_t n_rows) noexcept nogil
+    double ranking_rows_f64 "maxmargin_ranking_rows_f64"(
+        const double* s, const double* s_c, Py_ssize_t n_corrupt, double delta, int p,
+        const double* sample_weight, double denom, double* ds, double* ds_c,
+        double* row_loss, bint add_ds, bint add_ds_c, Py_ssize_t n_rows) noexcept nogil
+
+
 cdef double pairwise_sum(const double* x, Py_ssize_t n) noexcept nogil:
     """Sum of x[0:n] by pairwise halving: accurate to O(log n) ulps and in an
     order that depends only on n."""
@@ -448,6 +464,25 @@ cdef double ranking_rows(
             row_loss[i] = <floating>(weight * loss)
         total += weight * loss
     return total
+
+
+cdef inline double ranking_rows_contiguous(
+        const floating* s, const floating* s_c, Py_ssize_t n_corrupt, floating delta,
+        int p, const double* sample_weight, double denom, floating* ds, floating* ds_c,
+        floating* row_loss, bint add_ds, bint add_ds_c, Py_ssize_t begin,
+        Py_ssize_t end) noexcept nogil:
+    """`ranking_rows` for contiguous s and C-contiguous s_c (N, K), four rows
+    to a vector (ranking_rows.h): the same results, bit for bit."""
+    cdef const double* w = NULL if sample_weight == NULL else sample_weight + begin
+    cdef floating* loss_rows = NULL if row_loss == NULL else row_loss + begin
+    if floating is float:
+        return ranking_rows_f32(s + begin, s_c + begin * n_corrupt, n_corrupt, delta, p,
+                                w, denom, ds + begin, ds_c + begin * n_corrupt,
+                                loss_rows, add_ds, add_ds_c, end - begin)
+    else:
+        return ranking_rows_f64(s + begin, s_c + begin * n_corrupt, n_corrupt, delta, p,
+                                w, denom, ds + begin, ds_c + begin * n_corrupt,
+                                loss_rows, add_ds, add_ds_c, end - begin)
 
 
 cdef double add_l2_gradient(
@@ -992,7 +1027,9 @@ def ranking_hinge_kernel(
     (N,), when given, receives each w_i J_i. Rows are processed in blocks of
     about RANKING_BLOCK_PAIRS pairs (in parallel when the pass is large),
     each block's loss summed in row order and the block sums pairwise:
-    identical for any `n_threads`.
+    identical for any `n_threads`. Contiguous s with C-contiguous s_c take
+    the vector rows of ranking_rows.h; other strides the scalar rows, with
+    per-thread scratch.
     """
     cdef Py_ssize_t n = s.shape[0], n_corrupt = s_c.shape[1]
     cdef Py_ssize_t item = sizeof(floating)
@@ -1005,9 +1042,10 @@ def ranking_hinge_kernel(
     cdef floating* loss_ptr = NULL
     cdef const double* sw = optional_ptr(sample_weight)
     cdef double* block_loss
-    cdef double* scratch  # per thread: terms, then slopes
+    cdef double* scratch = NULL  # per thread: terms, then slopes
     cdef double total
     cdef int team
+    cdef bint contiguous
     if n == 0:
         return 0.0
     s_stride = s.strides[0] // item
@@ -1018,15 +1056,31 @@ def ranking_hinge_kernel(
         dc_ptr = &ds_c[0, 0]
     if row_loss is not None:
         loss_ptr = &row_loss[0]
+    contiguous = (VECTOR_RANKING and n_corrupt >= 1 and s_stride == 1 and c_rs == n_corrupt
+                  and (c_cs == 1 or n_corrupt <= 1)
+                  and (floating is double or n_corrupt < RANKING_MAX_K_F32))
     team = n_threads if n_threads > 1 and n * (n_corrupt + 1) >= PARALLEL_MIN_ELEMENTS else 1
     block_loss = <double*>malloc(n_blocks * sizeof(double))
-    scratch = <double*>malloc(team * 2 * scratch_len * sizeof(double))
-    if block_loss == NULL or scratch == NULL:
+    if not contiguous:
+        scratch = <double*>malloc(team * 2 * scratch_len * sizeof(double))
+    if block_loss == NULL or (scratch == NULL and not contiguous):
         free(block_loss)
         free(scratch)
         raise MemoryError("ranking_hinge: cannot allocate the block scratch")
     with nogil:
-        if team > 1:
+        if contiguous and team > 1:
+            for blk in prange(n_blocks, schedule="static", num_threads=team):
+                block_loss[blk] = ranking_rows_contiguous(
+                    &s[0], c_ptr, n_corrupt, <floating>delta, p, sw, denom, &ds[0],
+                    dc_ptr, loss_ptr, add_ds, add_ds_c,
+                    blk * block_rows, min(n, (blk + 1) * block_rows))
+        elif contiguous:
+            for blk in range(n_blocks):
+                block_loss[blk] = ranking_rows_contiguous(
+                    &s[0], c_ptr, n_corrupt, <floating>delta, p, sw, denom, &ds[0],
+                    dc_ptr, loss_ptr, add_ds, add_ds_c,
+                    blk * block_rows, min(n, (blk + 1) * block_rows))
+        elif team > 1:
             for blk in prange(n_blocks, schedule="static", num_threads=team):
                 block_loss[blk] = ranking_rows(
                     &s[0], s_stride, c_ptr, c_rs, c_cs, n_corrupt, <floating>delta, p,

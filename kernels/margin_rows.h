@@ -54,6 +54,10 @@ static inline double maxmargin_unit_slope_sd(double m)
 
 /* --- whole rows in vectors ---------------------------------------------- */
 
+/* Rows shorter than this count their p = 1 slopes in float32 lanes: each
+ * lane's count (at most n / 4, or NaN) is then an exact float. */
+#define MM_FLOAT_COUNT_MAX ((ptrdiff_t)1 << 24)
+
 #if defined(__GNUC__) || defined(__clang__)
 #define MAXMARGIN_VECTOR_ROWS 1
 
@@ -63,17 +67,65 @@ typedef float mm_v4f __attribute__((vector_size(16)));
 typedef float mm_v2f __attribute__((vector_size(8)));
 typedef int mm_v4i __attribute__((vector_size(16)));
 
+/* max(0, m) with NaN passing through, and the p = 1 slope (1 above the
+ * kink, 0 on and below it, NaN for NaN), lane by lane, by masks. Exact in
+ * either dtype, so float32 lanes give the values float64 lanes would. */
+static inline mm_v4f mm_positive_part_v4f(mm_v4f m)
+{
+    const mm_v4f zero = {0.0f, 0.0f, 0.0f, 0.0f};
+    return (mm_v4f)(~(mm_v4i)(zero > m) & (mm_v4i)m);
+}
+
+static inline mm_v4f mm_unit_slope_v4f(mm_v4f m)
+{
+    const mm_v4f zero = {0.0f, 0.0f, 0.0f, 0.0f}, one = {1.0f, 1.0f, 1.0f, 1.0f};
+    return (mm_v4f)((mm_v4i)(m > zero) & (mm_v4i)one) + (mm_v4f)((mm_v4i)(m != m) & (mm_v4i)m);
+}
+
+static inline mm_v2d mm_positive_part_v2d(mm_v2d m)
+{
+    const mm_v2d zero = {0.0, 0.0};
+    return (mm_v2d)(~(mm_v2l)(zero > m) & (mm_v2l)m);
+}
+
+static inline mm_v2d mm_unit_slope_v2d(mm_v2d m)
+{
+    const mm_v2d zero = {0.0, 0.0}, one = {1.0, 1.0};
+    return (mm_v2d)((mm_v2l)(m > zero) & (mm_v2l)one) + (mm_v2d)((mm_v2l)(m != m) & (mm_v2l)m);
+}
+
+/* The low and high halves of four float lanes as doubles (exact). Spelled
+ * with SSE2's packed conversion where there is one: GCC builds the generic
+ * form from two scalar conversions and three shuffles. */
+static inline mm_v2d mm_widen_low(mm_v4f v)
+{
+#if defined(__SSE2__)
+    return (mm_v2d)_mm_cvtps_pd((__m128)v);
+#else
+    mm_v2f half = {v[0], v[1]};
+    return __builtin_convertvector(half, mm_v2d);
+#endif
+}
+
+static inline mm_v2d mm_widen_high(mm_v4f v)
+{
+#if defined(__SSE2__)
+    return (mm_v2d)_mm_cvtps_pd(_mm_movehl_ps((__m128)v, (__m128)v));
+#else
+    mm_v2f half = {v[2], v[3]};
+    return __builtin_convertvector(half, mm_v2d);
+#endif
+}
+
 /* Terms of two margins in two lanes: add into *loss and *slope, return the
  * gradient entries (before rounding to the data's dtype). */
 static inline mm_v2d mm_ww_pair(mm_v2d m, int p, mm_v2d coef, mm_v2d *loss,
                                 mm_v2d *slope)
 {
-    const mm_v2d zero = {0.0, 0.0}, one = {1.0, 1.0}, two = {2.0, 2.0};
-    mm_v2l below = (mm_v2l)(zero > m);  /* all ones where 0 > m */
-    mm_v2d t = (mm_v2d)(~below & (mm_v2l)m);
+    const mm_v2d two = {2.0, 2.0};
+    mm_v2d t = mm_positive_part_v2d(m);
     if (p == 1) {
-        mm_v2l above = (mm_v2l)(m > zero), is_nan = (mm_v2l)(m != m);
-        mm_v2d s = (mm_v2d)(above & (mm_v2l)one) + (mm_v2d)(is_nan & (mm_v2l)m);
+        mm_v2d s = mm_unit_slope_v2d(m);
         *loss += t;
         *slope += s;
         return coef * s;
@@ -114,7 +166,7 @@ static inline double mm_ww_finish(mm_v2d loss_lo, mm_v2d loss_hi, mm_v2d slope_l
  * 8-byte store under a 16-byte load stalls it (no store forwarding). */
 static inline void mm_set_minus_inf_f32(float *g, ptrdiff_t n, ptrdiff_t label)
 {
-    ptrdiff_t start = label / 4 * 4;
+    ptrdiff_t start = label & ~(ptrdiff_t)3;  /* label >= 0: label / 4 * 4 */
     if (start + 4 > n - n % 4) {
         g[label] = -INFINITY;
         return;
@@ -130,7 +182,7 @@ static inline void mm_set_minus_inf_f32(float *g, ptrdiff_t n, ptrdiff_t label)
 
 static inline void mm_set_minus_inf_f64(double *g, ptrdiff_t n, ptrdiff_t label)
 {
-    ptrdiff_t start = label / 2 * 2;
+    ptrdiff_t start = label & ~(ptrdiff_t)1;  /* label >= 0: label / 2 * 2 */
     if (start + 2 > n - n % 4) {
         g[label] = -INFINITY;
         return;
@@ -145,9 +197,105 @@ static inline void mm_set_minus_inf_f64(double *g, ptrdiff_t n, ptrdiff_t label)
     memcpy(g + start, &v, 16);
 }
 
+/* The first r (1..3) floats at p into lanes 0..r-1 (the rest 0), and back:
+ * loads and stores of exactly those bytes. */
+static inline mm_v4f mm_load_partial_f32(const float *p, ptrdiff_t r)
+{
+    mm_v4f v = {0.0f, 0.0f, 0.0f, 0.0f};
+    mm_v2f pair;
+    switch (r) {
+    case 1:
+        v[0] = p[0];
+        break;
+    case 2:
+        memcpy(&pair, p, 8);
+        v = (mm_v4f){pair[0], pair[1], 0.0f, 0.0f};
+        break;
+    default:
+        memcpy(&pair, p, 8);
+        v = (mm_v4f){pair[0], pair[1], p[2], 0.0f};
+    }
+    return v;
+}
+
+static inline void mm_store_partial_f32(float *p, ptrdiff_t r, mm_v4f v)
+{
+    const mm_v2f pair = {v[0], v[1]};
+    switch (r) {
+    case 1:
+        p[0] = v[0];
+        break;
+    case 2:
+        memcpy(p, &pair, 8);
+        break;
+    default:
+        memcpy(p, &pair, 8);
+        p[2] = v[2];
+    }
+}
+
+/* maxmargin_ww_row_f32 for p = 1 and n >= 4, in float32 lanes but for the
+ * loss. A slope is 0, 1 or NaN, so the lanes' slope counts are exact floats
+ * (n < MM_FLOAT_COUNT_MAX) and (float)coef * slope is coef * slope rounded
+ * to float: the values of the float64 lanes, for half the instructions. The
+ * last r = n % 4 classes are one vector too, their terms masked to the r
+ * live lanes and added into loss lane 0 one by one in class order, as the
+ * scalar tail does; a label among them is masked in the register (a 4-byte
+ * store of -inf under the 8- or 16-byte load would stall it). */
+static inline __attribute__((always_inline)) double mm_ww_row_unit_f32(
+    float *g, ptrdiff_t n, ptrdiff_t label, float delta, double coef)
+{
+    const float s_label = g[label], coef_f = (float)coef;
+    const mm_v4f s4 = {s_label, s_label, s_label, s_label};
+    const mm_v4f d4 = {delta, delta, delta, delta};
+    const mm_v4f coef4 = {coef_f, coef_f, coef_f, coef_f};
+    const ptrdiff_t r = n % 4, body = n - r;
+    mm_v2d loss_lo = {0.0, 0.0}, loss_hi = loss_lo;
+    mm_v4f count = {0.0f, 0.0f, 0.0f, 0.0f};
+    ptrdiff_t j;
+    if (label < body)
+        mm_set_minus_inf_f32(g, n, label);
+    for (j = 0; j < body; j += 4) {
+        mm_v4f m4;
+        memcpy(&m4, g + j, 16);
+        m4 = (m4 - s4) + d4;
+        const mm_v4f t4 = mm_positive_part_v4f(m4), slope4 = mm_unit_slope_v4f(m4);
+        loss_lo += mm_widen_low(t4);
+        loss_hi += mm_widen_high(t4);
+        count += slope4;
+        const mm_v4f out = coef4 * slope4;
+        memcpy(g + j, &out, 16);
+    }
+    if (r > 0) {
+        const mm_v4f m4 = (mm_load_partial_f32(g + body, r) - s4) + d4;
+        const mm_v4i lane = {0, 1, 2, 3};
+        const int label_lane = label >= body ? (int)(label - body) : -1;
+        const mm_v4i keep = (lane < (int)r) & (lane != label_lane);
+        const mm_v4f t4 = (mm_v4f)((mm_v4i)mm_positive_part_v4f(m4) & keep);
+        const mm_v4f slope4 = (mm_v4f)((mm_v4i)mm_unit_slope_v4f(m4) & keep);
+        const mm_v2d t_lo = mm_widen_low(t4);
+        double loss0 = loss_lo[0] + t_lo[0];
+        if (r > 1)
+            loss0 += t_lo[1];
+        if (r > 2)
+            loss0 += (double)t4[2];
+        loss_lo[0] = loss0;
+        count += slope4;
+        const mm_v4f out = coef4 * slope4;
+        mm_store_partial_f32(g + body, r, out);
+    }
+    double g_label;
+    double loss = mm_ww_finish(loss_lo, loss_hi, mm_widen_low(count), mm_widen_high(count),
+                               coef, &g_label);
+    g[label] = (float)g_label;
+    return loss;
+}
+
 static inline double maxmargin_ww_row_f32(float *g, ptrdiff_t n, ptrdiff_t label,
                                           float delta, int p, double coef)
 {
+    if (p == 1 && n >= 4 && n < MM_FLOAT_COUNT_MAX)
+        return mm_ww_row_unit_f32(g, n, label, delta, coef);
     const float s_label = g[label];
     const mm_v4f s4 = {s_label, s_label, s_label, s_label};
     const mm_v4f d4 = {delta, delta, delta, delta};
@@ -160,14 +308,7 @@ static inline double maxmargin_ww_row_f32(float *g, ptrdiff_t n, ptrdiff_t label
         mm_v4f m4;
         memcpy(&m4, g + j, 16);
         m4 = (m4 - s4) + d4;
-#if defined(__SSE2__)
-        mm_v2d m_lo = (mm_v2d)_mm_cvtps_pd((__m128)m4);
-        mm_v2d m_hi = (mm_v2d)_mm_cvtps_pd(_mm_movehl_ps((__m128)m4, (__m128)m4));
-#else
-        mm_v2f half_lo = {m4[0], m4[1]}, half_hi = {m4[2], m4[3]};
-        mm_v2d m_lo = __builtin_convertvector(half_lo, mm_v2d);
-        mm_v2d m_hi = __builtin_convertvector(half_hi, mm_v2d);
-#endif
+        mm_v2d m_lo = mm_widen_low(m4), m_hi = mm_widen_high(m4);
         mm_v2f out_lo = __builtin_convertvector(mm_ww_pair(m_lo, p, c2, &loss_lo, &slope_lo),
                                                 mm_v2f);
         mm_v2f out_hi = __builtin_convertvector(mm_ww_pair(m_hi, p, c2, &loss_hi, &slope_hi),
@@ -224,6 +365,15 @@ static inline ptrdiff_t maxmargin_ww_rows_f32(float *S, ptrdiff_t n_rows, ptrdif
                                               const ptrdiff_t *y, float delta, int p,
                                               double coef, double *row_loss)
 {
+    if (p == 1 && n >= 4 && n < MM_FLOAT_COUNT_MAX) {
+        for (ptrdiff_t i = 0; i < n_rows; i++) {
+            float *g = S + i * n, s_label = g[y[i]];
+            if (!(s_label - s_label == 0))
+                return i;
+            row_loss[i] = mm_ww_row_unit_f32(g, n, y[i], delta, coef);
+        }
+        return n_rows;
+    }
     for (ptrdiff_t i = 0; i < n_rows; i++) {
         float *g = S + i * n, s_label = g[y[i]];
         if (!(s_label - s_label == 0))

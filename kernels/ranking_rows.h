@@ -36,78 +36,19 @@
 
 #include <stddef.h>
 
-#if defined(__GNUC__) || defined(__clang__)
+#include "margin_rows.h"
+
+#if MAXMARGIN_VECTOR_ROWS
 #define MAXMARGIN_VECTOR_RANKING 1
 
 /* The largest K whose float32 slope counts stay exact. */
-#define MAXMARGIN_RANKING_MAX_K_F32 (1 << 24)
-
-typedef float mm_rk_v4f __attribute__((vector_size(16)));
-typedef int mm_rk_v4i __attribute__((vector_size(16)));
-typedef double mm_rk_v2d __attribute__((vector_size(16)));
-typedef long long mm_rk_v2l __attribute__((vector_size(16)));
-typedef float mm_rk_v2f __attribute__((vector_size(8)));
+#define MAXMARGIN_RANKING_MAX_K_F32 MM_FLOAT_COUNT_MAX
 
 #define MM_RK_INLINE static inline __attribute__((always_inline))
 
 /* Lane l of a block reads row min(l, live - 1): the unused lanes of the last
  * block repeat its last row (valid memory; their results are not stored). */
 MM_RK_INLINE ptrdiff_t mm_rk_row(int lane, int live) { return lane < live ? lane : live - 1; }
-
-/* max(0, m) with NaN passing through, and the p = 1 slope, in four lanes. */
-MM_RK_INLINE mm_rk_v4f mm_rk_positive_part_f32(mm_rk_v4f m)
-{
-    const mm_rk_v4f zero = {0.0f, 0.0f, 0.0f, 0.0f};
-    return (mm_rk_v4f)(~(mm_rk_v4i)(zero > m) & (mm_rk_v4i)m);
-}
-
-MM_RK_INLINE mm_rk_v4f mm_rk_unit_slope_f32(mm_rk_v4f m)
-{
-    const mm_rk_v4f zero = {0.0f, 0.0f, 0.0f, 0.0f}, one = {1.0f, 1.0f, 1.0f, 1.0f};
-    return (mm_rk_v4f)((mm_rk_v4i)(m > zero) & (mm_rk_v4i)one)
-           + (mm_rk_v4f)((mm_rk_v4i)(m != m) & (mm_rk_v4i)m);
-}
-
-MM_RK_INLINE mm_rk_v2d mm_rk_positive_part_f64(mm_rk_v2d m)
-{
-    const mm_rk_v2d zero = {0.0, 0.0};
-    return (mm_rk_v2d)(~(mm_rk_v2l)(zero > m) & (mm_rk_v2l)m);
-}
-
-MM_RK_INLINE mm_rk_v2d mm_rk_unit_slope_f64(mm_rk_v2d m)
-{
-    const mm_rk_v2d zero = {0.0, 0.0}, one = {1.0, 1.0};
-    return (mm_rk_v2d)((mm_rk_v2l)(m > zero) & (mm_rk_v2l)one)
-           + (mm_rk_v2d)((mm_rk_v2l)(m != m) & (mm_rk_v2l)m);
-}
-
-/* The two halves of four float lanes as doubles (exact). Spelled with
- * SSE2's packed conversion where there is one: GCC builds the generic form
- * from two scalar conversions and three shuffles. */
-#if defined(__SSE2__)
-#include <emmintrin.h>
-MM_RK_INLINE mm_rk_v2d mm_rk_low_f64(mm_rk_v4f v)
-{
-    return (mm_rk_v2d)_mm_cvtps_pd((__m128)v);
-}
-
-MM_RK_INLINE mm_rk_v2d mm_rk_high_f64(mm_rk_v4f v)
-{
-    return (mm_rk_v2d)_mm_cvtps_pd(_mm_movehl_ps((__m128)v, (__m128)v));
-}
-#else
-MM_RK_INLINE mm_rk_v2d mm_rk_low_f64(mm_rk_v4f v)
-{
-    mm_rk_v2f half = {v[0], v[1]};
-    return __builtin_convertvector(half, mm_rk_v2d);
-}
-
-MM_RK_INLINE mm_rk_v2d mm_rk_high_f64(mm_rk_v4f v)
-{
-    mm_rk_v2f half = {v[2], v[3]};
-    return __builtin_convertvector(half, mm_rk_v2d);
-}
-#endif
 
 /* --- float32 ------------------------------------------------------------- */
 
@@ -122,60 +63,60 @@ MM_RK_INLINE double mm_rk_block_f32(
 {
     const ptrdiff_t r0 = 0, r1 = mm_rk_row(1, live), r2 = mm_rk_row(2, live),
                     r3 = mm_rk_row(3, live);
-    const mm_rk_v4f s4 = {s[r0], s[r1], s[r2], s[r3]};
-    const mm_rk_v4f d4 = {delta, delta, delta, delta};
+    const mm_v4f s4 = {s[r0], s[r1], s[r2], s[r3]};
+    const mm_v4f d4 = {delta, delta, delta, delta};
     const float *c0 = s_c + r0 * K, *c1 = s_c + r1 * K, *c2 = s_c + r2 * K,
                 *c3 = s_c + r3 * K;
     float *g[4] = {ds_c, ds_c + K, ds_c + 2 * K, ds_c + 3 * K};
-    const mm_rk_v2d one = {1.0, 1.0}, two = {2.0, 2.0};
-    mm_rk_v2d w_lo = one, w_hi = one;
+    const mm_v2d one = {1.0, 1.0}, two = {2.0, 2.0};
+    mm_v2d w_lo = one, w_hi = one;
     if (w != NULL) {
-        w_lo = (mm_rk_v2d){w[r0], w[r1]};
-        w_hi = (mm_rk_v2d){w[r2], w[r3]};
+        w_lo = (mm_v2d){w[r0], w[r1]};
+        w_hi = (mm_v2d){w[r2], w[r3]};
     }
-    const mm_rk_v2d coef_lo = w_lo / denom, coef_hi = w_hi / denom;
+    const mm_v2d coef_lo = w_lo / denom, coef_hi = w_hi / denom;
     /* Unweighted, p = 1: (float)coef * slope is the rounded coef * slope. */
     const float coef_f = (float)(1.0 / denom);
-    const mm_rk_v4f coef4 = {coef_f, coef_f, coef_f, coef_f};
+    const mm_v4f coef4 = {coef_f, coef_f, coef_f, coef_f};
     const int float_grad = p == 1 && w == NULL;
-    mm_rk_v2d loss_lo = {0.0, 0.0}, loss_hi = loss_lo, slope_lo = loss_lo, slope_hi = loss_lo;
-    mm_rk_v4f count = {0.0f, 0.0f, 0.0f, 0.0f};
-    mm_rk_v4f grad;
+    mm_v2d loss_lo = {0.0, 0.0}, loss_hi = loss_lo, slope_lo = loss_lo, slope_hi = loss_lo;
+    mm_v4f count = {0.0f, 0.0f, 0.0f, 0.0f};
+    mm_v4f grad;
     for (ptrdiff_t k = 0; k < K; k++) {
-        const mm_rk_v4f c4 = {c0[k], c1[k], c2[k], c3[k]};
-        const mm_rk_v4f m = (c4 - s4) + d4;
-        const mm_rk_v4f t = mm_rk_positive_part_f32(m);
+        const mm_v4f c4 = {c0[k], c1[k], c2[k], c3[k]};
+        const mm_v4f m = (c4 - s4) + d4;
+        const mm_v4f t = mm_positive_part_v4f(m);
         if (p == 1) {
-            const mm_rk_v4f slope = mm_rk_unit_slope_f32(m);
-            loss_lo += mm_rk_low_f64(t);
-            loss_hi += mm_rk_high_f64(t);
+            const mm_v4f slope = mm_unit_slope_v4f(m);
+            loss_lo += mm_widen_low(t);
+            loss_hi += mm_widen_high(t);
             count += slope;
             if (float_grad) {
                 grad = coef4 * slope;
             } else {
-                mm_rk_v2f g_lo = __builtin_convertvector(coef_lo * mm_rk_low_f64(slope), mm_rk_v2f);
-                mm_rk_v2f g_hi = __builtin_convertvector(coef_hi * mm_rk_high_f64(slope), mm_rk_v2f);
-                grad = (mm_rk_v4f){g_lo[0], g_lo[1], g_hi[0], g_hi[1]};
+                mm_v2f g_lo = __builtin_convertvector(coef_lo * mm_widen_low(slope), mm_v2f);
+                mm_v2f g_hi = __builtin_convertvector(coef_hi * mm_widen_high(slope), mm_v2f);
+                grad = (mm_v4f){g_lo[0], g_lo[1], g_hi[0], g_hi[1]};
             }
         } else {
-            const mm_rk_v2d t_lo = mm_rk_low_f64(t), t_hi = mm_rk_high_f64(t);
+            const mm_v2d t_lo = mm_widen_low(t), t_hi = mm_widen_high(t);
             loss_lo += t_lo * t_lo;
             loss_hi += t_hi * t_hi;
             slope_lo += two * t_lo;
             slope_hi += two * t_hi;
-            mm_rk_v2f g_lo = __builtin_convertvector(coef_lo * (two * t_lo), mm_rk_v2f);
-            mm_rk_v2f g_hi = __builtin_convertvector(coef_hi * (two * t_hi), mm_rk_v2f);
-            grad = (mm_rk_v4f){g_lo[0], g_lo[1], g_hi[0], g_hi[1]};
+            mm_v2f g_lo = __builtin_convertvector(coef_lo * (two * t_lo), mm_v2f);
+            mm_v2f g_hi = __builtin_convertvector(coef_hi * (two * t_hi), mm_v2f);
+            grad = (mm_v4f){g_lo[0], g_lo[1], g_hi[0], g_hi[1]};
         }
         for (int lane = 0; lane < live; lane++)
             g[lane][k] = add_ds_c ? g[lane][k] + grad[lane] : grad[lane];
     }
     if (p == 1) {
-        slope_lo = mm_rk_low_f64(count);
-        slope_hi = mm_rk_high_f64(count);
+        slope_lo = mm_widen_low(count);
+        slope_hi = mm_widen_high(count);
     }
-    const mm_rk_v2f d_lo = __builtin_convertvector(-coef_lo * slope_lo, mm_rk_v2f);
-    const mm_rk_v2f d_hi = __builtin_convertvector(-coef_hi * slope_hi, mm_rk_v2f);
+    const mm_v2f d_lo = __builtin_convertvector(-coef_lo * slope_lo, mm_v2f);
+    const mm_v2f d_hi = __builtin_convertvector(-coef_hi * slope_hi, mm_v2f);
     const float d[4] = {d_lo[0], d_lo[1], d_hi[0], d_hi[1]};
     const double wl[4] = {w_lo[0] * loss_lo[0], w_lo[1] * loss_lo[1],
                           w_hi[0] * loss_hi[0], w_hi[1] * loss_hi[1]};
@@ -197,28 +138,28 @@ MM_RK_INLINE double mm_rk_block_f64(
 {
     const ptrdiff_t r0 = 0, r1 = mm_rk_row(1, live), r2 = mm_rk_row(2, live),
                     r3 = mm_rk_row(3, live);
-    const mm_rk_v2d s_lo = {s[r0], s[r1]}, s_hi = {s[r2], s[r3]};
-    const mm_rk_v2d d2 = {delta, delta};
+    const mm_v2d s_lo = {s[r0], s[r1]}, s_hi = {s[r2], s[r3]};
+    const mm_v2d d2 = {delta, delta};
     const double *c0 = s_c + r0 * K, *c1 = s_c + r1 * K, *c2 = s_c + r2 * K,
                  *c3 = s_c + r3 * K;
     double *g[4] = {ds_c, ds_c + K, ds_c + 2 * K, ds_c + 3 * K};
-    const mm_rk_v2d one = {1.0, 1.0}, two = {2.0, 2.0};
-    mm_rk_v2d w_lo = one, w_hi = one;
+    const mm_v2d one = {1.0, 1.0}, two = {2.0, 2.0};
+    mm_v2d w_lo = one, w_hi = one;
     if (w != NULL) {
-        w_lo = (mm_rk_v2d){w[r0], w[r1]};
-        w_hi = (mm_rk_v2d){w[r2], w[r3]};
+        w_lo = (mm_v2d){w[r0], w[r1]};
+        w_hi = (mm_v2d){w[r2], w[r3]};
     }
-    const mm_rk_v2d coef_lo = w_lo / denom, coef_hi = w_hi / denom;
-    mm_rk_v2d loss_lo = {0.0, 0.0}, loss_hi = loss_lo, slope_lo = loss_lo, slope_hi = loss_lo;
+    const mm_v2d coef_lo = w_lo / denom, coef_hi = w_hi / denom;
+    mm_v2d loss_lo = {0.0, 0.0}, loss_hi = loss_lo, slope_lo = loss_lo, slope_hi = loss_lo;
     for (ptrdiff_t k = 0; k < K; k++) {
-        const mm_rk_v2d m_lo = ((mm_rk_v2d){c0[k], c1[k]} - s_lo) + d2;
-        const mm_rk_v2d m_hi = ((mm_rk_v2d){c2[k], c3[k]} - s_hi) + d2;
-        const mm_rk_v2d t_lo = mm_rk_positive_part_f64(m_lo);
-        const mm_rk_v2d t_hi = mm_rk_positive_part_f64(m_hi);
-        mm_rk_v2d sl_lo, sl_hi;
+        const mm_v2d m_lo = ((mm_v2d){c0[k], c1[k]} - s_lo) + d2;
+        const mm_v2d m_hi = ((mm_v2d){c2[k], c3[k]} - s_hi) + d2;
+        const mm_v2d t_lo = mm_positive_part_v2d(m_lo);
+        const mm_v2d t_hi = mm_positive_part_v2d(m_hi);
+        mm_v2d sl_lo, sl_hi;
         if (p == 1) {
-            sl_lo = mm_rk_unit_slope_f64(m_lo);
-            sl_hi = mm_rk_unit_slope_f64(m_hi);
+            sl_lo = mm_unit_slope_v2d(m_lo);
+            sl_hi = mm_unit_slope_v2d(m_hi);
             loss_lo += t_lo;
             loss_hi += t_hi;
         } else {
@@ -229,12 +170,12 @@ MM_RK_INLINE double mm_rk_block_f64(
         }
         slope_lo += sl_lo;
         slope_hi += sl_hi;
-        const mm_rk_v2d g_lo = coef_lo * sl_lo, g_hi = coef_hi * sl_hi;
+        const mm_v2d g_lo = coef_lo * sl_lo, g_hi = coef_hi * sl_hi;
         const double grad[4] = {g_lo[0], g_lo[1], g_hi[0], g_hi[1]};
         for (int lane = 0; lane < live; lane++)
             g[lane][k] = add_ds_c ? g[lane][k] + grad[lane] : grad[lane];
     }
-    const mm_rk_v2d d_lo = -coef_lo * slope_lo, d_hi = -coef_hi * slope_hi;
+    const mm_v2d d_lo = -coef_lo * slope_lo, d_hi = -coef_hi * slope_hi;
     const double d[4] = {d_lo[0], d_lo[1], d_hi[0], d_hi[1]};
     const double wl[4] = {w_lo[0] * loss_lo[0], w_lo[1] * loss_lo[1],
                           w_hi[0] * loss_hi[0], w_hi[1] * loss_hi[1]};

@@ -243,7 +243,7 @@ static inline void mm_store_partial_f32(float *p, ptrdiff_t r, mm_v4f v)
  * scalar tail does; a label among them is masked in the register (a 4-byte
  * store of -inf under the 8- or 16-byte load would stall it). */
 static inline __attribute__((always_inline)) double mm_ww_row_unit_f32(
-    float *g, ptrdiff_t n, ptrdiff_t label, float delta, double coef)
+    float *g, ptrdiff_t n, ptrdiff_t label, float delta, double coef, int label_in_registers)
 {
     const float s_label = g[label], coef_f = (float)coef;
     const mm_v4f s4 = {s_label, s_label, s_label, s_label};
@@ -253,12 +253,18 @@ static inline __attribute__((always_inline)) double mm_ww_row_unit_f32(
     mm_v2d loss_lo = {0.0, 0.0}, loss_hi = loss_lo;
     mm_v4f count = {0.0f, 0.0f, 0.0f, 0.0f};
     ptrdiff_t j;
-    if (label < body)
+    const mm_v4i lane = {0, 1, 2, 3};
+    if (label < body && !label_in_registers)
         mm_set_minus_inf_f32(g, n, label);
     for (j = 0; j < body; j += 4) {
         mm_v4f m4;
         memcpy(&m4, g + j, 16);
         m4 = (m4 - s4) + d4;
+        if (label_in_registers) {
+            const mm_v4f minus_inf = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+            const mm_v4i is_label = (lane + (int)j) == (int)label;
+            m4 = (mm_v4f)(((mm_v4i)m4 & ~is_label) | ((mm_v4i)minus_inf & is_label));
+        }
         const mm_v4f t4 = mm_positive_part_v4f(m4), slope4 = mm_unit_slope_v4f(m4);
         loss_lo += mm_widen_low(t4);
         loss_hi += mm_widen_high(t4);
@@ -268,7 +274,6 @@ static inline __attribute__((always_inline)) double mm_ww_row_unit_f32(
     }
     if (r > 0) {
         const mm_v4f m4 = (mm_load_partial_f32(g + body, r) - s4) + d4;
-        const mm_v4i lane = {0, 1, 2, 3};
         const int label_lane = label >= body ? (int)(label - body) : -1;
         const mm_v4i keep = (lane < (int)r) & (lane != label_lane);
         const mm_v4f t4 = (mm_v4f)((mm_v4i)mm_positive_part_v4f(m4) & keep);
@@ -295,7 +300,7 @@ static inline double maxmargin_ww_row_f32(float *g, ptrdiff_t n, ptrdiff_t label
                                           float delta, int p, double coef)
 {
     if (p == 1 && n >= 4 && n < MM_FLOAT_COUNT_MAX)
-        return mm_ww_row_unit_f32(g, n, label, delta, coef);
+        return mm_ww_row_unit_f32(g, n, label, delta, coef, 0);
     const float s_label = g[label];
     const mm_v4f s4 = {s_label, s_label, s_label, s_label};
     const mm_v4f d4 = {delta, delta, delta, delta};
@@ -371,7 +376,7 @@ static inline ptrdiff_t maxmargin_ww_rows_f32(float *S, ptrdiff_t n_rows, ptrdif
             float *g = S + i * 10, s_label = g[y[i]];
             if (!(s_label - s_label == 0))
                 return i;
-            row_loss[i] = mm_ww_row_unit_f32(g, 10, y[i], delta, coef);
+            row_loss[i] = mm_ww_row_unit_f32(g, 10, y[i], delta, coef, 1);
         }
         return n_rows;
     }
@@ -380,7 +385,7 @@ static inline ptrdiff_t maxmargin_ww_rows_f32(float *S, ptrdiff_t n_rows, ptrdif
             float *g = S + i * n, s_label = g[y[i]];
             if (!(s_label - s_label == 0))
                 return i;
-            row_loss[i] = mm_ww_row_unit_f32(g, n, y[i], delta, coef);
+            row_loss[i] = mm_ww_row_unit_f32(g, n, y[i], delta, coef, 0);
         }
         return n_rows;
     }

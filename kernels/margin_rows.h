@@ -17,6 +17,12 @@
  *   p = 2:  loss[k] += t * t, slope[k] += 2 t, g[j] = coef * 2 t
  * then g[y] = -coef * ((slope[0] + slope[1]) + (slope[2] + slope[3])) and
  * L = (loss[0] + loss[1]) + (loss[2] + loss[3]).
+ * float32 rows with p = 1 and n >= 4 (mm_ww_row_unit_f32) compute the same
+ * values in float32 lanes: their slopes are 0, 1 or NaN, whose lane counts
+ * are exact in any order, so the last n % 4 classes' slopes may fall in
+ * lanes 0..n%4-1 there; their terms still go into loss lane 0 in class
+ * order. The label's lane is masked in registers where the row length is a
+ * compile-time constant (ten classes) instead of stored as -inf.
  * MAXMARGIN_VECTOR_ROWS is 0 where the compiler has no vector extensions;
  * the row functions are then never called (the scalar loop does all rows).
  */

@@ -67,7 +67,7 @@ MM_RK_INLINE double mm_rk_block_f32(
     const mm_v4f d4 = {delta, delta, delta, delta};
     const float *c0 = s_c + r0 * K, *c1 = s_c + r1 * K, *c2 = s_c + r2 * K,
                 *c3 = s_c + r3 * K;
-    float *g[4] = {ds_c, ds_c + K, ds_c + 2 * K, ds_c + 3 * K};
+    float *g[4] = {ds_c + r0 * K, ds_c + r1 * K, ds_c + r2 * K, ds_c + r3 * K};
     const mm_v2d one = {1.0, 1.0}, two = {2.0, 2.0};
     mm_v2d w_lo = one, w_hi = one;
     if (w != NULL) {
@@ -142,7 +142,7 @@ MM_RK_INLINE double mm_rk_block_f64(
     const mm_v2d d2 = {delta, delta};
     const double *c0 = s_c + r0 * K, *c1 = s_c + r1 * K, *c2 = s_c + r2 * K,
                  *c3 = s_c + r3 * K;
-    double *g[4] = {ds_c, ds_c + K, ds_c + 2 * K, ds_c + 3 * K};
+    double *g[4] = {ds_c + r0 * K, ds_c + r1 * K, ds_c + r2 * K, ds_c + r3 * K};
     const mm_v2d one = {1.0, 1.0}, two = {2.0, 2.0};
     mm_v2d w_lo = one, w_hi = one;
     if (w != NULL) {

@@ -485,6 +485,25 @@ cdef inline double ranking_rows_contiguous(
                                 loss_rows, add_ds, add_ds_c, end - begin)
 
 
+cdef inline double ranking_block(
+        const floating* s, Py_ssize_t s_stride, const floating* s_c,
+        Py_ssize_t c_row_stride, Py_ssize_t c_col_stride, Py_ssize_t n_corrupt,
+        floating delta, int p, const double* sample_weight, double denom,
+        floating* ds, floating* ds_c, floating* row_loss, bint add_ds, bint add_ds_c,
+        Py_ssize_t begin, Py_ssize_t end, bint contiguous, double* scratch,
+        Py_ssize_t scratch_len, int thread) noexcept nogil:
+    """Rows [begin, end) by the vector rows when the layout is `contiguous`,
+    else by the scalar rows in thread `thread`'s share of `scratch` (two
+    arrays of scratch_len doubles each)."""
+    if contiguous:
+        return ranking_rows_contiguous(s, s_c, n_corrupt, delta, p, sample_weight, denom,
+                                       ds, ds_c, row_loss, add_ds, add_ds_c, begin, end)
+    return ranking_rows(s, s_stride, s_c, c_row_stride, c_col_stride, n_corrupt, delta, p,
+                        sample_weight, denom, ds, ds_c, row_loss, add_ds, add_ds_c,
+                        begin, end, scratch + 2 * scratch_len * thread,
+                        scratch + 2 * scratch_len * thread + scratch_len)
+
+
 cdef double add_l2_gradient(
         const floating* W, Py_ssize_t row_stride, Py_ssize_t col_stride,
         Py_ssize_t n_rows, Py_ssize_t n_cols, floating two_reg, bint accumulate,
@@ -1068,33 +1087,20 @@ def ranking_hinge_kernel(
         free(scratch)
         raise MemoryError("ranking_hinge: cannot allocate the block scratch")
     with nogil:
-        if contiguous and team > 1:
+        if team > 1:
             for blk in prange(n_blocks, schedule="static", num_threads=team):
-                block_loss[blk] = ranking_rows_contiguous(
-                    &s[0], c_ptr, n_corrupt, <floating>delta, p, sw, denom, &ds[0],
-                    dc_ptr, loss_ptr, add_ds, add_ds_c,
-                    blk * block_rows, min(n, (blk + 1) * block_rows))
-        elif contiguous:
-            for blk in range(n_blocks):
-                block_loss[blk] = ranking_rows_contiguous(
-                    &s[0], c_ptr, n_corrupt, <floating>delta, p, sw, denom, &ds[0],
-                    dc_ptr, loss_ptr, add_ds, add_ds_c,
-                    blk * block_rows, min(n, (blk + 1) * block_rows))
-        elif team > 1:
-            for blk in prange(n_blocks, schedule="static", num_threads=team):
-                block_loss[blk] = ranking_rows(
+                block_loss[blk] = ranking_block(
                     &s[0], s_stride, c_ptr, c_rs, c_cs, n_corrupt, <floating>delta, p,
                     sw, denom, &ds[0], dc_ptr, loss_ptr, add_ds, add_ds_c,
-                    blk * block_rows, min(n, (blk + 1) * block_rows),
-                    scratch + 2 * scratch_len * threadid(),
-                    scratch + 2 * scratch_len * threadid() + scratch_len)
+                    blk * block_rows, min(n, (blk + 1) * block_rows), contiguous,
+                    scratch, scratch_len, threadid())
         else:
             for blk in range(n_blocks):
-                block_loss[blk] = ranking_rows(
+                block_loss[blk] = ranking_block(
                     &s[0], s_stride, c_ptr, c_rs, c_cs, n_corrupt, <floating>delta, p,
                     sw, denom, &ds[0], dc_ptr, loss_ptr, add_ds, add_ds_c,
-                    blk * block_rows, min(n, (blk + 1) * block_rows),
-                    scratch, scratch + scratch_len)
+                    blk * block_rows, min(n, (blk + 1) * block_rows), contiguous,
+                    scratch, scratch_len, 0)
         total = pairwise_sum(block_loss, n_blocks)
     free(block_loss)
     free(scratch)

@@ -366,6 +366,27 @@ static inline double maxmargin_ww_row_f64(double *g, ptrdiff_t n, ptrdiff_t labe
     return loss;
 }
 
+/* The rows loop of maxmargin_ww_rows_f32 for one kind of row, a constant
+ * at each call site: 10 (p = 1, ten classes), 1 (p = 1, n >= 4) or 0 (any
+ * other row). */
+static inline __attribute__((always_inline)) ptrdiff_t mm_ww_rows_f32_of(
+    float *S, ptrdiff_t n_rows, ptrdiff_t n, const ptrdiff_t *y, float delta, int p,
+    double coef, double *row_loss, int row_kind)
+{
+    for (ptrdiff_t i = 0; i < n_rows; i++) {
+        float *g = S + i * n, s_label = g[y[i]];
+        if (!(s_label - s_label == 0))
+            return i;
+        if (row_kind == 10)  /* CIFAR-10's ten classes, the row length a constant */
+            row_loss[i] = mm_ww_row_unit_f32(g, 10, y[i], delta, coef, 1);
+        else if (row_kind == 1)
+            row_loss[i] = mm_ww_row_unit_f32(g, n, y[i], delta, coef, 0);
+        else
+            row_loss[i] = maxmargin_ww_row_f32(g, n, y[i], delta, p, coef);
+    }
+    return n_rows;
+}
+
 /* Unweighted rows in a run: row i of the C-contiguous S (n_rows, n) by
  * maxmargin_ww_row with label y[i] and the one coefficient coef, its L into
  * row_loss[i], until a row whose s_y is not finite. Returns the number of
@@ -376,32 +397,11 @@ static inline ptrdiff_t maxmargin_ww_rows_f32(float *S, ptrdiff_t n_rows, ptrdif
                                               const ptrdiff_t *y, float delta, int p,
                                               double coef, double *row_loss)
 {
-    if (p == 1 && n == 10) {
-        /* CIFAR-10's ten classes, with the row length a constant. */
-        for (ptrdiff_t i = 0; i < n_rows; i++) {
-            float *g = S + i * 10, s_label = g[y[i]];
-            if (!(s_label - s_label == 0))
-                return i;
-            row_loss[i] = mm_ww_row_unit_f32(g, 10, y[i], delta, coef, 1);
-        }
-        return n_rows;
-    }
-    if (p == 1 && n >= 4 && n < MM_FLOAT_COUNT_MAX) {
-        for (ptrdiff_t i = 0; i < n_rows; i++) {
-            float *g = S + i * n, s_label = g[y[i]];
-            if (!(s_label - s_label == 0))
-                return i;
-            row_loss[i] = mm_ww_row_unit_f32(g, n, y[i], delta, coef, 0);
-        }
-        return n_rows;
-    }
-    for (ptrdiff_t i = 0; i < n_rows; i++) {
-        float *g = S + i * n, s_label = g[y[i]];
-        if (!(s_label - s_label == 0))
-            return i;
-        row_loss[i] = maxmargin_ww_row_f32(g, n, y[i], delta, p, coef);
-    }
-    return n_rows;
+    if (p == 1 && n == 10)
+        return mm_ww_rows_f32_of(S, n_rows, 10, y, delta, 1, coef, row_loss, 10);
+    if (p == 1 && n >= 4 && n < MM_FLOAT_COUNT_MAX)
+        return mm_ww_rows_f32_of(S, n_rows, n, y, delta, 1, coef, row_loss, 1);
+    return mm_ww_rows_f32_of(S, n_rows, n, y, delta, p, coef, row_loss, 0);
 }
 
 static inline ptrdiff_t maxmargin_ww_rows_f64(double *S, ptrdiff_t n_rows, ptrdiff_t n,

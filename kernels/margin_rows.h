@@ -247,7 +247,9 @@ static inline void mm_store_partial_f32(float *p, ptrdiff_t r, mm_v4f v)
  * last r = n % 4 classes are one vector too, their terms masked to the r
  * live lanes and added into loss lane 0 one by one in class order, as the
  * scalar tail does; a label among them is masked in the register (a 4-byte
- * store of -inf under the 8- or 16-byte load would stall it). */
+ * store of -inf under the 8- or 16-byte load would stall it). With
+ * label_in_registers (a constant at the call site) a label in the blocks is
+ * masked the same way, to -inf in its lane, instead of stored. */
 static inline __attribute__((always_inline)) double mm_ww_row_unit_f32(
     float *g, ptrdiff_t n, ptrdiff_t label, float delta, double coef, int label_in_registers)
 {

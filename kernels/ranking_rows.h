@@ -52,10 +52,73 @@ MM_RK_INLINE ptrdiff_t mm_rk_row(int lane, int live) { return lane < live ? lane
 
 /* --- float32 ------------------------------------------------------------- */
 
+/* Four vectors a, b, c, d as the rows of a 4 x 4 matrix, transposed in
+ * place (its own inverse: columns of four rows in, rows back out). */
+MM_RK_INLINE void mm_rk_transpose4(mm_v4f *a, mm_v4f *b, mm_v4f *c, mm_v4f *d)
+{
+#if defined(__SSE2__)
+    __m128 r0 = (__m128)*a, r1 = (__m128)*b, r2 = (__m128)*c, r3 = (__m128)*d;
+    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+    *a = (mm_v4f)r0;
+    *b = (mm_v4f)r1;
+    *c = (mm_v4f)r2;
+    *d = (mm_v4f)r3;
+#else
+    const mm_v4f r0 = *a, r1 = *b, r2 = *c, r3 = *d;
+    *a = (mm_v4f){r0[0], r1[0], r2[0], r3[0]};
+    *b = (mm_v4f){r0[1], r1[1], r2[1], r3[1]};
+    *c = (mm_v4f){r0[2], r1[2], r2[2], r3[2]};
+    *d = (mm_v4f){r0[3], r1[3], r2[3], r3[3]};
+#endif
+}
+
+/* The running sums of a float32 block's four rows, and what each column
+ * needs: coef_lo/hi = w / denom per row, coef4 = (float)(1 / denom). */
+typedef struct {
+    mm_v4f s4, d4, coef4, count;
+    mm_v2d coef_lo, coef_hi, loss_lo, loss_hi, slope_lo, slope_hi;
+    int p, float_grad;
+} mm_rk_lanes_f32;
+
+/* One column k of the block: c4 holds s_c[i, k] of its four rows; adds to
+ * the rows' sums and returns their gradient entries ds_c[i, k]. */
+MM_RK_INLINE mm_v4f mm_rk_column_f32(mm_rk_lanes_f32 *b, mm_v4f c4)
+{
+    const mm_v2d two = {2.0, 2.0};
+    const mm_v4f m = (c4 - b->s4) + b->d4;
+    const mm_v4f t = mm_positive_part_v4f(m);
+    if (b->p == 1) {
+        const mm_v4f slope = mm_unit_slope_v4f(m);
+        b->loss_lo += mm_widen_low(t);
+        b->loss_hi += mm_widen_high(t);
+        b->count += slope;
+        if (b->float_grad)
+            return b->coef4 * slope;
+        mm_v2f g_lo = __builtin_convertvector(b->coef_lo * mm_widen_low(slope), mm_v2f);
+        mm_v2f g_hi = __builtin_convertvector(b->coef_hi * mm_widen_high(slope), mm_v2f);
+        return (mm_v4f){g_lo[0], g_lo[1], g_hi[0], g_hi[1]};
+    }
+    const mm_v2d t_lo = mm_widen_low(t), t_hi = mm_widen_high(t);
+    b->loss_lo += t_lo * t_lo;
+    b->loss_hi += t_hi * t_hi;
+    b->slope_lo += two * t_lo;
+    b->slope_hi += two * t_hi;
+    mm_v2f g_lo = __builtin_convertvector(b->coef_lo * (two * t_lo), mm_v2f);
+    mm_v2f g_hi = __builtin_convertvector(b->coef_hi * (two * t_hi), mm_v2f);
+    return (mm_v4f){g_lo[0], g_lo[1], g_hi[0], g_hi[1]};
+}
+
 /* One block of `live` (1..4) rows starting at row 0 of the pointers; adds
  * their w_i J_i to `total` in row order and returns it. `p`, `add_ds`,
  * `add_ds_c` and (for whole blocks) `live` are constants at the call sites,
- * so each combination compiles to its own straight loop. */
+ * so each combination compiles to its own straight loop.
+ *
+ * Columns go four at a time where the row has them: four vectors loaded
+ * along the rows and transposed into columns, the four gradient vectors
+ * transposed back and stored along the rows (one load and two shuffles a
+ * vector each way, against four scalar loads and three shuffles); the last
+ * K % 4 columns are gathered one by one. Either way each row's sums gain
+ * its columns in k order. */
 MM_RK_INLINE double mm_rk_block_f32(
     const float *s, const float *s_c, ptrdiff_t K, float delta, int p,
     const double *w, double denom, float *ds, float *ds_c, float *row_loss,
@@ -63,63 +126,59 @@ MM_RK_INLINE double mm_rk_block_f32(
 {
     const ptrdiff_t r0 = 0, r1 = mm_rk_row(1, live), r2 = mm_rk_row(2, live),
                     r3 = mm_rk_row(3, live);
-    const mm_v4f s4 = {s[r0], s[r1], s[r2], s[r3]};
-    const mm_v4f d4 = {delta, delta, delta, delta};
-    const float *c0 = s_c + r0 * K, *c1 = s_c + r1 * K, *c2 = s_c + r2 * K,
-                *c3 = s_c + r3 * K;
+    const float *c[4] = {s_c + r0 * K, s_c + r1 * K, s_c + r2 * K, s_c + r3 * K};
     float *g[4] = {ds_c + r0 * K, ds_c + r1 * K, ds_c + r2 * K, ds_c + r3 * K};
-    const mm_v2d one = {1.0, 1.0}, two = {2.0, 2.0};
+    const mm_v2d one = {1.0, 1.0};
     mm_v2d w_lo = one, w_hi = one;
     if (w != NULL) {
         w_lo = (mm_v2d){w[r0], w[r1]};
         w_hi = (mm_v2d){w[r2], w[r3]};
     }
-    const mm_v2d coef_lo = w_lo / denom, coef_hi = w_hi / denom;
     /* Unweighted, p = 1: (float)coef * slope is the rounded coef * slope. */
     const float coef_f = (float)(1.0 / denom);
-    const mm_v4f coef4 = {coef_f, coef_f, coef_f, coef_f};
-    const int float_grad = p == 1 && w == NULL;
-    mm_v2d loss_lo = {0.0, 0.0}, loss_hi = loss_lo, slope_lo = loss_lo, slope_hi = loss_lo;
-    mm_v4f count = {0.0f, 0.0f, 0.0f, 0.0f};
-    mm_v4f grad;
-    for (ptrdiff_t k = 0; k < K; k++) {
-        const mm_v4f c4 = {c0[k], c1[k], c2[k], c3[k]};
-        const mm_v4f m = (c4 - s4) + d4;
-        const mm_v4f t = mm_positive_part_v4f(m);
-        if (p == 1) {
-            const mm_v4f slope = mm_unit_slope_v4f(m);
-            loss_lo += mm_widen_low(t);
-            loss_hi += mm_widen_high(t);
-            count += slope;
-            if (float_grad) {
-                grad = coef4 * slope;
-            } else {
-                mm_v2f g_lo = __builtin_convertvector(coef_lo * mm_widen_low(slope), mm_v2f);
-                mm_v2f g_hi = __builtin_convertvector(coef_hi * mm_widen_high(slope), mm_v2f);
-                grad = (mm_v4f){g_lo[0], g_lo[1], g_hi[0], g_hi[1]};
+    const mm_v2d zero2 = {0.0, 0.0};
+    mm_rk_lanes_f32 b = {
+        .s4 = {s[r0], s[r1], s[r2], s[r3]},
+        .d4 = {delta, delta, delta, delta},
+        .coef4 = {coef_f, coef_f, coef_f, coef_f},
+        .count = {0.0f, 0.0f, 0.0f, 0.0f},
+        .coef_lo = w_lo / denom, .coef_hi = w_hi / denom,
+        .loss_lo = zero2, .loss_hi = zero2, .slope_lo = zero2, .slope_hi = zero2,
+        .p = p, .float_grad = p == 1 && w == NULL,
+    };
+    ptrdiff_t k = 0;
+    for (; k + 4 <= K; k += 4) {
+        mm_v4f v[4];
+        for (int lane = 0; lane < 4; lane++)
+            memcpy(&v[lane], c[lane] + k, 16);
+        mm_rk_transpose4(&v[0], &v[1], &v[2], &v[3]);
+        for (int q = 0; q < 4; q++)
+            v[q] = mm_rk_column_f32(&b, v[q]);
+        mm_rk_transpose4(&v[0], &v[1], &v[2], &v[3]);
+        for (int lane = 0; lane < live; lane++) {
+            mm_v4f out = v[lane];
+            if (add_ds_c) {
+                mm_v4f old;
+                memcpy(&old, g[lane] + k, 16);
+                out = old + out;
             }
-        } else {
-            const mm_v2d t_lo = mm_widen_low(t), t_hi = mm_widen_high(t);
-            loss_lo += t_lo * t_lo;
-            loss_hi += t_hi * t_hi;
-            slope_lo += two * t_lo;
-            slope_hi += two * t_hi;
-            mm_v2f g_lo = __builtin_convertvector(coef_lo * (two * t_lo), mm_v2f);
-            mm_v2f g_hi = __builtin_convertvector(coef_hi * (two * t_hi), mm_v2f);
-            grad = (mm_v4f){g_lo[0], g_lo[1], g_hi[0], g_hi[1]};
+            memcpy(g[lane] + k, &out, 16);
         }
+    }
+    for (; k < K; k++) {
+        const mm_v4f grad = mm_rk_column_f32(&b, (mm_v4f){c[0][k], c[1][k], c[2][k], c[3][k]});
         for (int lane = 0; lane < live; lane++)
             g[lane][k] = add_ds_c ? g[lane][k] + grad[lane] : grad[lane];
     }
     if (p == 1) {
-        slope_lo = mm_widen_low(count);
-        slope_hi = mm_widen_high(count);
+        b.slope_lo = mm_widen_low(b.count);
+        b.slope_hi = mm_widen_high(b.count);
     }
-    const mm_v2f d_lo = __builtin_convertvector(-coef_lo * slope_lo, mm_v2f);
-    const mm_v2f d_hi = __builtin_convertvector(-coef_hi * slope_hi, mm_v2f);
+    const mm_v2f d_lo = __builtin_convertvector(-b.coef_lo * b.slope_lo, mm_v2f);
+    const mm_v2f d_hi = __builtin_convertvector(-b.coef_hi * b.slope_hi, mm_v2f);
     const float d[4] = {d_lo[0], d_lo[1], d_hi[0], d_hi[1]};
-    const double wl[4] = {w_lo[0] * loss_lo[0], w_lo[1] * loss_lo[1],
-                          w_hi[0] * loss_hi[0], w_hi[1] * loss_hi[1]};
+    const double wl[4] = {w_lo[0] * b.loss_lo[0], w_lo[1] * b.loss_lo[1],
+                          w_hi[0] * b.loss_hi[0], w_hi[1] * b.loss_hi[1]};
     for (int lane = 0; lane < live; lane++) {
         ds[lane] = add_ds ? ds[lane] + d[lane] : d[lane];
         if (row_loss != NULL)

@@ -20,8 +20,9 @@
  * Four rows at a time: column k of the four rows is gathered into one
  * vector (a row's K scores are contiguous, so a vector along k would need
  * a row-sum across lanes at the end of each row; along rows the sums stay
- * in their lanes). The last n % 4 rows repeat the last row in the unused
- * lanes and store only their own.
+ * in their lanes; float32 takes four columns at a time through a 4 x 4
+ * transpose where the rows have them). The last n % 4 rows repeat the last
+ * row in the unused lanes and store only their own.
  *
  * For p = 1 the slopes are 0, 1 or NaN: their sum over k is exact in float32
  * lanes while K < 2^24 (the caller checks), and coef * slope rounded to the

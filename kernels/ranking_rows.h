@@ -53,6 +53,27 @@ MM_RK_INLINE ptrdiff_t mm_rk_row(int lane, int live) { return lane < live ? lane
 
 /* --- float32 ------------------------------------------------------------- */
 
+/* Either dtype: the block's four rows' weights (rows 0, r1, r2, r3) as two
+ * pairs of lanes, all 1 without weights; and w_i J_i per row. */
+MM_RK_INLINE void mm_rk_weights(const double *w, ptrdiff_t r1, ptrdiff_t r2, ptrdiff_t r3,
+                                mm_v2d *w_lo, mm_v2d *w_hi)
+{
+    const mm_v2d one = {1.0, 1.0};
+    *w_lo = w == NULL ? one : (mm_v2d){w[0], w[r1]};
+    *w_hi = w == NULL ? one : (mm_v2d){w[r2], w[r3]};
+}
+
+MM_RK_INLINE void mm_rk_weighted_losses(mm_v2d w_lo, mm_v2d w_hi, mm_v2d loss_lo,
+                                        mm_v2d loss_hi, double wl[4])
+{
+    const mm_v2d lo = w_lo * loss_lo, hi = w_hi * loss_hi;
+    wl[0] = lo[0];
+    wl[1] = lo[1];
+    wl[2] = hi[0];
+    wl[3] = hi[1];
+}
+
+
 /* Four vectors a, b, c, d as the rows of a 4 x 4 matrix, transposed in
  * place (its own inverse: columns of four rows in, rows back out). */
 MM_RK_INLINE void mm_rk_transpose4(mm_v4f *a, mm_v4f *b, mm_v4f *c, mm_v4f *d)
@@ -129,12 +150,8 @@ MM_RK_INLINE double mm_rk_block_f32(
                     r3 = mm_rk_row(3, live);
     const float *c[4] = {s_c + r0 * K, s_c + r1 * K, s_c + r2 * K, s_c + r3 * K};
     float *g[4] = {ds_c + r0 * K, ds_c + r1 * K, ds_c + r2 * K, ds_c + r3 * K};
-    const mm_v2d one = {1.0, 1.0};
-    mm_v2d w_lo = one, w_hi = one;
-    if (w != NULL) {
-        w_lo = (mm_v2d){w[r0], w[r1]};
-        w_hi = (mm_v2d){w[r2], w[r3]};
-    }
+    mm_v2d w_lo, w_hi;
+    mm_rk_weights(w, r1, r2, r3, &w_lo, &w_hi);
     /* Unweighted, p = 1: (float)coef * slope is the rounded coef * slope. */
     const float coef_f = (float)(1.0 / denom);
     const mm_v2d zero2 = {0.0, 0.0};
@@ -178,8 +195,8 @@ MM_RK_INLINE double mm_rk_block_f32(
     const mm_v2f d_lo = __builtin_convertvector(-b.coef_lo * b.slope_lo, mm_v2f);
     const mm_v2f d_hi = __builtin_convertvector(-b.coef_hi * b.slope_hi, mm_v2f);
     const float d[4] = {d_lo[0], d_lo[1], d_hi[0], d_hi[1]};
-    const double wl[4] = {w_lo[0] * b.loss_lo[0], w_lo[1] * b.loss_lo[1],
-                          w_hi[0] * b.loss_hi[0], w_hi[1] * b.loss_hi[1]};
+    double wl[4];
+    mm_rk_weighted_losses(w_lo, w_hi, b.loss_lo, b.loss_hi, wl);
     for (int lane = 0; lane < live; lane++) {
         ds[lane] = add_ds ? ds[lane] + d[lane] : d[lane];
         if (row_loss != NULL)
@@ -203,12 +220,9 @@ MM_RK_INLINE double mm_rk_block_f64(
     const double *c0 = s_c + r0 * K, *c1 = s_c + r1 * K, *c2 = s_c + r2 * K,
                  *c3 = s_c + r3 * K;
     double *g[4] = {ds_c + r0 * K, ds_c + r1 * K, ds_c + r2 * K, ds_c + r3 * K};
-    const mm_v2d one = {1.0, 1.0}, two = {2.0, 2.0};
-    mm_v2d w_lo = one, w_hi = one;
-    if (w != NULL) {
-        w_lo = (mm_v2d){w[r0], w[r1]};
-        w_hi = (mm_v2d){w[r2], w[r3]};
-    }
+    const mm_v2d two = {2.0, 2.0};
+    mm_v2d w_lo, w_hi;
+    mm_rk_weights(w, r1, r2, r3, &w_lo, &w_hi);
     const mm_v2d coef_lo = w_lo / denom, coef_hi = w_hi / denom;
     mm_v2d loss_lo = {0.0, 0.0}, loss_hi = loss_lo, slope_lo = loss_lo, slope_hi = loss_lo;
     for (ptrdiff_t k = 0; k < K; k++) {
@@ -237,8 +251,8 @@ MM_RK_INLINE double mm_rk_block_f64(
     }
     const mm_v2d d_lo = -coef_lo * slope_lo, d_hi = -coef_hi * slope_hi;
     const double d[4] = {d_lo[0], d_lo[1], d_hi[0], d_hi[1]};
-    const double wl[4] = {w_lo[0] * loss_lo[0], w_lo[1] * loss_lo[1],
-                          w_hi[0] * loss_hi[0], w_hi[1] * loss_hi[1]};
+    double wl[4];
+    mm_rk_weighted_losses(w_lo, w_hi, loss_lo, loss_hi, wl);
     for (int lane = 0; lane < live; lane++) {
         ds[lane] = add_ds ? ds[lane] + d[lane] : d[lane];
         if (row_loss != NULL)

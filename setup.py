@@ -62,14 +62,17 @@ EXTENSIONS = [
     ("maxmargin._hinge", "kernels/_hinge.pyx"),
     ("maxmargin._layers", "kernels/_layers.pyx"),
     ("maxmargin._runtime", "kernels/_runtime.pyx"),
+    ("maxmargin._memory", "kernels/_memory.pyx"),
 ]
 
 # Plain C sources compiled into an extension beside its Cython module: the
 # few-classes SIMD micro-kernels (compiled once per instruction set inside
-# fewclass.c, chosen at run time; see kernels/fewclass.h).
-C_SOURCES = {"maxmargin._hinge": ["kernels/fewclass.c"]}
+# fewclass.c, chosen at run time; see kernels/fewclass.h), and the cache
+# behind large fresh outputs (kernels/output_cache.h).
+C_SOURCES = {"maxmargin._hinge": ["kernels/fewclass.c"],
+             "maxmargin._memory": ["kernels/output_cache.c"]}
 C_DEPENDS = ["kernels/fewclass.h", "kernels/fewclass_body.h", "kernels/margin_rows.h",
-             "kernels/ranking_rows.h"]
+             "kernels/ranking_rows.h", "kernels/output_cache.h"]
 
 # The Python layer's hot modules, compiled as they are (plain Python, no
 # Cython syntax): a small call is mostly argument checking, and compiled it

@@ -24,7 +24,8 @@ def test_show_config_reports_build_and_runtime():
     out = io.StringIO()
     maxmargin.show_config(file=out)
     text = out.getvalue()
-    for key in ("maxmargin", "openmp", "threads (n_threads=None)", "blas", "compiler", "cython"):
+    for key in ("maxmargin", "openmp", "threads (n_threads=None)", "blas", "output cache",
+                "compiler", "cython"):
         assert key in text, key
     info = _config.config()
     assert info["maxmargin"] == maxmargin.__version__
@@ -40,7 +41,8 @@ def test_public_api():
     assert set(maxmargin.__all__) == {
         "__version__", "show_config", "multiclass_hinge", "svm_loss", "ranking_hinge",
         "linear_forward", "linear_backward", "LinearCache", "matmul_backward",
-        "embedding_backward", "xavier_init"}
+        "embedding_backward", "xavier_init", "set_cache_limit", "cache_info",
+        "release_cached_memory"}
     for name in maxmargin.__all__:
         assert hasattr(maxmargin, name), name
     assert "Weston-Watkins" in maxmargin.multiclass_hinge.__doc__

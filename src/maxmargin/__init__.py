@@ -14,15 +14,19 @@ Backpropagation through the layers around them:
 * `xavier_init(fan_in, fan_out)`: Glorot-uniform initial weights.
 
 `maxmargin.reference` holds the same mathematics in plain NumPy;
-`show_config()` tells how this installation was built.
+`show_config()` tells how this installation was built. Large fresh outputs
+come from a cache of freed blocks: `set_cache_limit`, `cache_info` and
+`release_cached_memory` manage it.
 """
 
 from ._version import __version__
 from ._config import show_config
+from ._memory import cache_info, release_cached_memory, set_cache_limit
 from .hinge import multiclass_hinge, ranking_hinge, svm_loss
 from .layers import (LinearCache, embedding_backward, linear_backward, linear_forward,
                      matmul_backward, xavier_init)
 
-__all__ = ["LinearCache", "__version__", "embedding_backward", "linear_backward",
-           "linear_forward", "matmul_backward", "multiclass_hinge", "ranking_hinge",
-           "show_config", "svm_loss", "xavier_init"]
+__all__ = ["LinearCache", "__version__", "cache_info", "embedding_backward",
+           "linear_backward", "linear_forward", "matmul_backward", "multiclass_hinge",
+           "ranking_hinge", "release_cached_memory", "set_cache_limit", "show_config",
+           "svm_loss", "xavier_init"]

@@ -7,6 +7,7 @@ import numpy as np
 import scipy
 
 from . import _hinge
+from . import _memory
 from . import _runtime
 from . import _validation
 from ._version import __version__
@@ -19,6 +20,14 @@ def _blas_info():
         return f"{deps.get('name', 'unknown')} {deps.get('version', '')}".strip()
     except Exception:  # older SciPy or an unusual build: report, don't fail
         return "unknown (see scipy.show_config())"
+
+
+def _cache_line():
+    limit, held = _memory.cache_info()
+    if limit == 0:
+        return "off (MAXMARGIN_CACHE_MB=0 or set_cache_limit(0))"
+    return (f"up to {limit / 2**20:g} MiB of freed outputs kept for reuse, "
+            f"{held / 2**20:.1f} MiB now (MAXMARGIN_CACHE_MB sets the limit)")
 
 
 def config():
@@ -35,6 +44,7 @@ def config():
         "simd path (svm_loss, few classes)": (
             f"{_hinge.simd_path()} (this CPU runs: {', '.join(_hinge.simd_paths())}; "
             "MAXMARGIN_SIMD forces one)"),
+        "output cache": _cache_line(),
         "instruction set": ("native (-march=native: this CPU only)" if build["native"]
                             else "portable (baseline; SIMD paths chosen at run time)"),
         "compiler": build["compiler"],
@@ -45,8 +55,8 @@ def config():
 
 def show_config(file=None):
     """Print the version, OpenMP state and default thread count, the BLAS in
-    use, the SIMD path of the few-classes micro-kernels, and the compiler and
-    Cython version the kernels were built with."""
+    use, the SIMD path of the few-classes micro-kernels, the output cache,
+    and the compiler and Cython version the kernels were built with."""
     file = sys.stdout if file is None else file
     info = config()
     if not info["openmp"]:

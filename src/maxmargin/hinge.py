@@ -6,14 +6,16 @@
   corrupted scores.
 
 Each function validates its arguments (`maxmargin._validation`), allocates its
-outputs and calls one compiled kernel (`maxmargin._hinge`), which releases the
-GIL for the whole computation. `maxmargin.reference` states the same
+outputs (large ones from the cache of `maxmargin._memory`) and calls one
+compiled kernel (`maxmargin._hinge`), which releases the GIL for the whole
+computation. `maxmargin.reference` states the same
 mathematics in NumPy and is what the tests hold these functions to.
 """
 
 import numpy as np
 
 from . import _hinge
+from . import _memory
 from ._dispatch import by_dtype
 from . import _validation as check
 
@@ -106,7 +108,7 @@ def multiclass_hinge(scores, y, *, delta=1.0, p=1, kind="weston_watkins",
         sample_weight, class_weight)
     threads = check.n_threads(n_threads, func)
     if out is None:
-        dscores = np.empty((n_samples, n_classes), dtype=scores.dtype)
+        dscores = _memory.empty((n_samples, n_classes), scores.dtype)
     else:
         same = (out is scores or (
             isinstance(out, np.ndarray) and out.shape == scores.shape
@@ -119,7 +121,7 @@ def multiclass_hinge(scores, y, *, delta=1.0, p=1, kind="weston_watkins",
                                weights if same else (("scores", scores),) + weights)
 
     # Each row's weighted loss, summed by the kernel in a fixed order.
-    row_loss = np.empty(n_samples, dtype=np.float64)
+    row_loss = _memory.empty(n_samples, np.float64)
     try:
         total = _MULTICLASS_HINGE[scores.dtype](
             scores, y, delta, p, kind == "crammer_singer", sample_weight, class_weight,
@@ -255,7 +257,7 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
         check.fail(func, "accumulate", "False when no out buffer is given (nothing to "
                    "add into)", "True")
     if dW_out is None:
-        dW = np.empty((n_features, n_classes), dtype=dtype)
+        dW = _memory.empty((n_features, n_classes), dtype)
     else:
         # The kernel reads W and X after it has started writing dW (the
         # regulariser comes first, and row blocks interleave the GEMMs).
@@ -265,7 +267,7 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
     db = None
     if b is not None:
         if db_out is None:
-            db = np.empty(n_classes, dtype=dtype)
+            db = _memory.empty(n_classes, dtype)
         else:
             db = check.output(db_out, (n_classes,), dtype, func, "db_out",
                               (("W", W), ("X", X), ("b", b), ("dW_out", dW),
@@ -359,15 +361,15 @@ def ranking_hinge(s, s_c, *, delta=1.0, p=1, sample_weight=None, reduction="mean
                    "add into)", "True")
     inputs = (("s", s), ("s_c", s_c), ("sample_weight", sample_weight))
     if ds_out is None:
-        ds = np.empty(n_samples, dtype=dtype)
+        ds = _memory.empty(n_samples, dtype)
     else:
         ds = check.output(ds_out, (n_samples,), dtype, func, "ds_out", inputs)
     if ds_c_out is None:
-        ds_c = np.empty(s_c.shape, dtype=dtype)
+        ds_c = _memory.empty(s_c.shape, dtype)
     else:
         ds_c = check.output(ds_c_out, s_c.shape, dtype, func, "ds_c_out",
                             inputs + (("ds_out", ds),))
-    row_loss = np.empty(n_samples, dtype=dtype) if reduction == "none" else None
+    row_loss = _memory.empty(n_samples, dtype) if reduction == "none" else None
 
     # (N,) is K = 1: seen as an (N, 1) view, no copy.
     one_per_row = s_c.ndim == 1

@@ -9,7 +9,8 @@ functions.
 * `xavier_init`: Glorot-uniform initial weights.
 
 As in `maxmargin.hinge`, each function validates (`maxmargin._validation`),
-allocates, and calls one compiled kernel (`maxmargin._layers`) that releases
+allocates (large outputs from the cache of `maxmargin._memory`), and calls
+one compiled kernel (`maxmargin._layers`) that releases
 the GIL; `maxmargin.reference` states the same mathematics in NumPy.
 """
 
@@ -19,6 +20,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from . import _layers
+from . import _memory
 from ._dispatch import by_dtype
 from . import _validation as check
 
@@ -143,7 +145,7 @@ def linear_forward(X, W, b=None, *, activation=None, out=None, n_threads=None):
     activation = check.choice(activation, ACTIVATIONS, func, "activation")
     threads = _pass_threads(n_threads, func)
     if out is None:
-        Y = np.empty((n_samples, n_out), dtype=dtype)
+        Y = _memory.empty((n_samples, n_out), dtype)
     else:
         Y = check.output(out, (n_samples, n_out), dtype, func, "out",
                          (("X", X), ("W", W), ("b", b)))
@@ -157,7 +159,7 @@ linear_forward.__doc__ += _THREADS_AND_LAYOUT
 def _gradient_buffer(func, name, out, shape, dtype, inputs):
     """A fresh gradient array, or the caller's checked `out` buffer."""
     if out is None:
-        return np.empty(shape, dtype=dtype)
+        return _memory.empty(shape, dtype)
     return check.output(out, shape, dtype, func, name, inputs)
 
 
@@ -198,11 +200,12 @@ def _backward(func, dY, X, W, Y, activation, has_bias, need_dX, dX_out, dW_out,
                               inputs + (("dW_out", dW), ("dX_out", dX)))
 
     # dZ = dY * f'(Y) needs a buffer of dY's shape. Allocated here, beside
-    # the outputs, rather than inside the kernel: a large scratch malloc'd
-    # and freed between NumPy's own allocations made glibc hand the heap top
-    # back to the OS on every call (float32 (4096, 1024, 1024): 5431 page
-    # faults a call, 1.19x the floor; allocated here, 1794 faults).
-    dZ = None if activation is None else np.empty((n_samples, n_out), dtype=dtype)
+    # the outputs, rather than inside the kernel, and from the output cache:
+    # a large scratch malloc'd and freed on every call came back from the
+    # OS as new pages every time (float32 (4096, 1024, 1024): 5431 page
+    # faults a call, 1.19x the floor); from the cache it is the same block
+    # each call.
+    dZ = None if activation is None else _memory.empty((n_samples, n_out), dtype)
     _BACKWARD[dtype](dY, X, W, Y, _ACTIVATION_CODE[activation], dZ, dX, dW, db,
                      accumulate and dX_out is not None, accumulate and dW_out is not None,
                      accumulate and db_out is not None, threads)

@@ -1,0 +1,45 @@
+/* A cache of recently freed large blocks, from which the kernels' fresh
+ * output arrays are allocated (maxmargin._memory installs it as the NumPy
+ * allocator of those arrays only).
+ *
+ * Why: a block of tens of megabytes freed to glibc goes back to the OS
+ * (above its mmap threshold, at most 32 MiB), and the next call's array of
+ * the same size comes back as new pages that the kernel zeroes on first
+ * touch: for ranking_hinge at N = 10^6, K = 5 in float64 that doubled the
+ * call. In a training loop the previous step's gradients are garbage by
+ * the next call, so their blocks are reused as they are.
+ *
+ * Blocks of at least output_cache_min_bytes() are cached when freed, up to
+ * a limit on the bytes held (output_cache_set_limit); a request takes the
+ * smallest cached block that holds it without wasting more than half of
+ * it, else a new one. Smaller blocks pass straight through to malloc/free.
+ * Every block is 64-byte aligned. Thread-safe.
+ */
+#ifndef MAXMARGIN_OUTPUT_CACHE_H
+#define MAXMARGIN_OUTPUT_CACHE_H
+
+#include <stddef.h>
+
+/* Cached blocks at most (the oldest is released first when a new one
+ * would not fit). */
+#define OUTPUT_CACHE_SLOTS 16
+
+void *output_cache_malloc(size_t size);
+void *output_cache_calloc(size_t count, size_t size);
+void *output_cache_realloc(void *block, size_t size);
+void output_cache_free(void *block);
+
+/* The smallest block the cache keeps when it is freed. */
+size_t output_cache_min_bytes(void);
+
+/* Hold at most `bytes` in cached blocks (0: cache nothing); releases what
+ * is over. Returns the previous limit. */
+size_t output_cache_set_limit(size_t bytes);
+
+/* The limit, and the bytes held now in cached (free) blocks. */
+void output_cache_stats(size_t *limit, size_t *held);
+
+/* Release every cached block to the system; returns the bytes released. */
+size_t output_cache_release(void);
+
+#endif

@@ -342,7 +342,7 @@ def _versions(impl):
         return (f"maxmargin {info['maxmargin']} ({info['instruction set'].split()[0]} build, "
                 f"{os.path.dirname(maxmargin.__file__)}), "
                 f"{info['blas (via scipy.linalg.cython_blas)']}, "
-                f"{info['threads (n_threads=None)']} threads, SIMD {info['simd path (svm_loss, few classes)'].split()[0]}")
+                f"{info['threads (n_threads=None)']} threads, SIMD {info['simd path (svm_loss few classes, ranking)'].split()[0]}")
     if impl == "reference":
         import numpy as np
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]

@@ -12,8 +12,11 @@ Design
    `prange` only when the pass is large enough to pay for a thread team. Each
    row's weighted loss goes to its own slot and `pairwise_sum` adds the slots
    in a fixed order, so results are identical for every thread count.
-   The ranking loss (`ranking_rows`) works on blocks of whole rows through
-   flat scratch, so that its selects vectorise (see `ranking_pair_terms`).
+   The ranking loss works on blocks of whole rows: strided inputs through
+   flat scratch (`ranking_rows`, so that its selects vectorise: see
+   `ranking_pair_terms`), contiguous ones four rows to a vector
+   (ranking_rows.h) or, in the common case on the AVX2 and AVX-512 paths,
+   as flat runs of pairs (ranking_flat.h).
    `few_class_pass` is svm_loss's single pass for few classes: row blocks
    through the C micro-kernels of fewclass.h (scores, then dW's share),
    with the same row helpers between them.
@@ -108,12 +111,21 @@ cdef Py_ssize_t FEWCLASS_MAX_CHUNKS = 8
 
 
 # ranking_hinge works in blocks of about this many (true, corrupted) pairs,
-# whole rows each: a block's margins, terms and slopes live in two scratch
-# arrays of this length (32 KiB each, in L1/L2). Each block's weighted loss is
-# summed in row order into its own slot, then the slots pairwise: one order
-# for every thread count (the block size depends on K only), without an
-# N-long array of row losses to write and re-read.
-cdef Py_ssize_t RANKING_BLOCK_PAIRS = 1024
+# whole rows each, a multiple of 16 rows (the flat kernels' groups): with
+# strided inputs a block's margins, terms and slopes live in two scratch
+# arrays of this length (64 KiB each, in L2). Each block's weighted loss is
+# summed into its own slot, then the slots pairwise: one order for every
+# thread count (the block size depends on K only), without an N-long array
+# of row losses to write and re-read. (Blocks of 1024 pairs cost the flat
+# kernels' streamed stores a fence every 4 KiB: 0.5 ms of 1.8 at N = 10^6,
+# K = 5, float64.)
+cdef Py_ssize_t RANKING_BLOCK_PAIRS = 8192
+cdef Py_ssize_t RANKING_BLOCK_ALIGN_ROWS = 16
+# The flat kernels write ds_c with non-temporal stores from this size up:
+# an output that large is past the caches anyway, and streaming it saves
+# reading every line before it is written (float64 (10^6, 5): 2.7 -> 1.8
+# ms). Smaller outputs stay in cache for whoever reads them next.
+cdef Py_ssize_t RANKING_STREAM_MIN_BYTES = 8 << 20
 
 
 # --- 1. scalar helpers -----------------------------------------------------
@@ -176,6 +188,31 @@ cdef extern from "ranking_rows.h":
         const double* s, const double* s_c, Py_ssize_t n_corrupt, double delta, int p,
         const double* sample_weight, double denom, double* ds, double* ds_c,
         double* row_loss, bint add_ds, bint add_ds_c, Py_ssize_t n_rows) noexcept nogil
+
+
+# The flat ranking kernels of the AVX2 and AVX-512 paths (ranking_flat.h):
+# p = 1 without weights, accumulation or per-row losses, 1 <= K <= 16.
+cdef extern from "ranking_flat.h" nogil:
+    const Py_ssize_t RANKING_FLAT_MAX_K
+    const Py_ssize_t RANKING_FLAT_STREAM_ALIGN
+    ctypedef struct ranking_flat_plan:
+        int lanes
+    ctypedef struct ranking_flat_kernels:
+        const char* name
+        int lanes_f32
+        int lanes_f64
+        int (*rows_f32)(const float* s, const float* s_c, const ranking_flat_plan* plan,
+                        float* ds, float* ds_c, Py_ssize_t groups, int stream,
+                        double* loss) noexcept nogil
+        int (*rows_f64)(const double* s, const double* s_c, const ranking_flat_plan* plan,
+                        double* ds, double* ds_c, Py_ssize_t groups, int stream,
+                        double* loss) noexcept nogil
+    const ranking_flat_kernels* ranking_flat_for(const char* path)
+    void ranking_flat_plan_init(ranking_flat_plan* plan, Py_ssize_t K, int lanes,
+                                double delta, double denom)
+
+# The flat ranking kernels of the SIMD path in use, or NULL (select_simd_path).
+cdef const ranking_flat_kernels* RANKING_FLAT = NULL
 
 
 cdef double pairwise_sum(const double* x, Py_ssize_t n) noexcept nogil:
@@ -491,10 +528,36 @@ cdef inline double ranking_block(
         floating delta, int p, const double* sample_weight, double denom,
         floating* ds, floating* ds_c, floating* row_loss, bint add_ds, bint add_ds_c,
         Py_ssize_t begin, Py_ssize_t end, bint contiguous, double* scratch,
-        Py_ssize_t scratch_len, int thread) noexcept nogil:
-    """Rows [begin, end) by the vector rows when the layout is `contiguous`,
-    else by the scalar rows in thread `thread`'s share of `scratch` (two
-    arrays of scratch_len doubles each)."""
+        Py_ssize_t scratch_len, int thread, const ranking_flat_plan* flat,
+        bint stream) noexcept nogil:
+    """Rows [begin, end) by the flat kernels of RANKING_FLAT when `flat`
+    (their plan) is given, by the vector rows when the layout is
+    `contiguous`, else by the scalar rows in thread `thread`'s share of
+    `scratch` (two arrays of scratch_len doubles each).
+
+    The flat kernels take whole groups of plan.lanes rows; the rest of the
+    block goes to the vector rows. A NaN margin anywhere in the block sends
+    the whole block to the vector rows, which give it its meaning."""
+    cdef Py_ssize_t groups, tail
+    cdef double loss = 0.0
+    cdef int has_nan
+    if flat != NULL:
+        groups = (end - begin) // flat.lanes
+        if floating is float:
+            has_nan = RANKING_FLAT.rows_f32(s + begin, s_c + begin * n_corrupt, flat,
+                                            ds + begin, ds_c + begin * n_corrupt, groups,
+                                            stream, &loss)
+        else:
+            has_nan = RANKING_FLAT.rows_f64(s + begin, s_c + begin * n_corrupt, flat,
+                                            ds + begin, ds_c + begin * n_corrupt, groups,
+                                            stream, &loss)
+        if not has_nan:
+            tail = begin + groups * flat.lanes
+            if tail < end:
+                loss += ranking_rows_contiguous(s, s_c, n_corrupt, delta, p, sample_weight,
+                                                denom, ds, ds_c, row_loss, add_ds,
+                                                add_ds_c, tail, end)
+            return loss
     if contiguous:
         return ranking_rows_contiguous(s, s_c, n_corrupt, delta, p, sample_weight, denom,
                                        ds, ds_c, row_loss, add_ds, add_ds_c, begin, end)
@@ -1047,12 +1110,16 @@ def ranking_hinge_kernel(
     about RANKING_BLOCK_PAIRS pairs (in parallel when the pass is large),
     each block's loss summed in row order and the block sums pairwise:
     identical for any `n_threads`. Contiguous s with C-contiguous s_c take
-    the vector rows of ranking_rows.h; other strides the scalar rows, with
-    per-thread scratch.
+    the flat kernels of ranking_flat.h where they apply (p = 1, no weights,
+    no accumulation, no per-row losses, K <= RANKING_FLAT_MAX_K, the AVX2 or
+    AVX-512 path), else the vector rows of ranking_rows.h; other strides
+    the scalar rows, with per-thread scratch.
     """
     cdef Py_ssize_t n = s.shape[0], n_corrupt = s_c.shape[1]
     cdef Py_ssize_t item = sizeof(floating)
-    cdef Py_ssize_t block_rows = max(<Py_ssize_t>1, RANKING_BLOCK_PAIRS // max(n_corrupt, <Py_ssize_t>1))
+    cdef Py_ssize_t block_rows = max(RANKING_BLOCK_ALIGN_ROWS,
+        RANKING_BLOCK_PAIRS // max(n_corrupt, <Py_ssize_t>1)
+        // RANKING_BLOCK_ALIGN_ROWS * RANKING_BLOCK_ALIGN_ROWS)
     cdef Py_ssize_t n_blocks = (n + block_rows - 1) // block_rows, blk
     cdef Py_ssize_t scratch_len = max(<Py_ssize_t>1, block_rows * n_corrupt)
     cdef Py_ssize_t s_stride, c_rs, c_cs
@@ -1064,7 +1131,9 @@ def ranking_hinge_kernel(
     cdef double* scratch = NULL  # per thread: terms, then slopes
     cdef double total
     cdef int team
-    cdef bint contiguous
+    cdef bint contiguous, stream = False
+    cdef ranking_flat_plan plan
+    cdef const ranking_flat_plan* flat = NULL
     if n == 0:
         return 0.0
     s_stride = s.strides[0] // item
@@ -1078,6 +1147,13 @@ def ranking_hinge_kernel(
     contiguous = (VECTOR_RANKING and n_corrupt >= 1 and s_stride == 1 and c_rs == n_corrupt
                   and (c_cs == 1 or n_corrupt <= 1)
                   and (floating is double or n_corrupt < RANKING_MAX_K_F32))
+    if (contiguous and RANKING_FLAT != NULL and p == 1 and sw == NULL and not add_ds
+            and not add_ds_c and row_loss is None and n_corrupt <= RANKING_FLAT_MAX_K):
+        ranking_flat_plan_init(&plan, n_corrupt, RANKING_FLAT.lanes_f32 if floating is float
+                               else RANKING_FLAT.lanes_f64, delta, denom)
+        flat = &plan
+        stream = (n * n_corrupt * item >= RANKING_STREAM_MIN_BYTES
+                  and <uintptr_t>dc_ptr % RANKING_FLAT_STREAM_ALIGN == 0)
     team = n_threads if n_threads > 1 and n * (n_corrupt + 1) >= PARALLEL_MIN_ELEMENTS else 1
     block_loss = <double*>malloc(n_blocks * sizeof(double))
     if not contiguous:
@@ -1093,14 +1169,14 @@ def ranking_hinge_kernel(
                     &s[0], s_stride, c_ptr, c_rs, c_cs, n_corrupt, <floating>delta, p,
                     sw, denom, &ds[0], dc_ptr, loss_ptr, add_ds, add_ds_c,
                     blk * block_rows, min(n, (blk + 1) * block_rows), contiguous,
-                    scratch, scratch_len, threadid())
+                    scratch, scratch_len, threadid(), flat, stream)
         else:
             for blk in range(n_blocks):
                 block_loss[blk] = ranking_block(
                     &s[0], s_stride, c_ptr, c_rs, c_cs, n_corrupt, <floating>delta, p,
                     sw, denom, &ds[0], dc_ptr, loss_ptr, add_ds, add_ds_c,
                     blk * block_rows, min(n, (blk + 1) * block_rows), contiguous,
-                    scratch, scratch_len, 0)
+                    scratch, scratch_len, 0, flat, stream)
         total = pairwise_sum(block_loss, n_blocks)
     free(block_loss)
     free(scratch)
@@ -1234,7 +1310,9 @@ def select_simd_path(name):
     a name not compiled in or a path this CPU cannot run."""
     if not isinstance(name, str):
         raise TypeError(f"SIMD path: expected a str, got {type(name).__name__}")
+    global RANKING_FLAT
     status = fewclass_select(name.encode())
+    RANKING_FLAT = ranking_flat_for(fewclass_active().name)
     if status == -1:
         raise ValueError(f"unknown SIMD path {name!r}: expected 'auto' or one of "
                          f"{', '.join(_compiled_paths())}")

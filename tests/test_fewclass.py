@@ -209,7 +209,7 @@ def test_paths_are_the_ones_this_cpu_has():
 
 def test_the_best_path_is_chosen_and_reported():
     assert _hinge.simd_path() == PATHS[0]
-    assert maxmargin._config.config()["simd path (svm_loss, few classes)"].startswith(PATHS[0])
+    assert maxmargin._config.config()["simd path (svm_loss few classes, ranking)"].startswith(PATHS[0])
 
 
 def test_selecting_an_unknown_or_unsupported_path_fails_clearly():

@@ -41,7 +41,7 @@ def config():
         "blas (via scipy.linalg.cython_blas)": _blas_info(),
         "openmp": _runtime.openmp_enabled(),
         "threads (n_threads=None)": _validation.n_threads(None, "show_config"),
-        "simd path (svm_loss, few classes)": (
+        "simd path (svm_loss few classes, ranking)": (
             f"{_hinge.simd_path()} (this CPU runs: {', '.join(_hinge.simd_paths())}; "
             "MAXMARGIN_SIMD forces one)"),
         "output cache": _cache_line(),
@@ -55,8 +55,8 @@ def config():
 
 def show_config(file=None):
     """Print the version, OpenMP state and default thread count, the BLAS in
-    use, the SIMD path of the few-classes micro-kernels, the output cache,
-    and the compiler and Cython version the kernels were built with."""
+    use, the SIMD path of the few-classes and ranking kernels, the output
+    cache, and the compiler and Cython version the kernels were built with."""
     file = sys.stdout if file is None else file
     info = config()
     if not info["openmp"]:

@@ -27,6 +27,14 @@ random order with idle gaps between, each visit times one batch of calls
 spread (min-max) beside it. The gap before each visit (--gap-ms, 150 ms)
 outlasts the spinning; with 20 ms gaps the spread was 10x.
 
+Why each visit warms up first (--warm-ms, 25 ms of untimed calls, for calls
+shorter than that): after an idle gap the machine itself is slow for its
+first 10-20 ms of work (seen on the 2-vCPU VMs here: ranking_hinge at
+(10^6, 5) float32 took 2.7 ms on the first call after 150 ms of sleep, 1.1
+ms from the eighth call on, the floor 1.85 and 0.82 ms). Timing a 5 ms
+batch straight after the gap measured that ramp, not the kernels, and it
+was worse for a call on two threads than for a one-thread floor.
+
 A peer that is not installed (pip install "maxmargin[peers]") is reported
 as absent, not as a failure. The table is markdown (for bench/RESULTS.md);
 --chart saves a PNG of ratio to floor per shape if matplotlib is installed.
@@ -360,16 +368,19 @@ def _versions(impl):
     return "?"
 
 
-def _worker(impl, batch_seconds):
+def _worker(impl, batch_seconds, warm_seconds):
     """Serve one implementation over stdin/stdout, one JSON message a line:
     ["setup", kernel, shape, dtype], ["batch", inner], ["info"]; replies
-    ["ok", value] or ["absent"/"error", text]. End of input ends it."""
+    ["ok", value] or ["absent"/"error", text]. End of input ends it. A batch
+    of calls shorter than `warm_seconds` starts with that long of untimed
+    calls."""
     import numpy as np
     # Replies go to the real stdout; anything a library prints goes to stderr.
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     call = None
+    per_call = 0.0
     for line in sys.stdin:
         message = json.loads(line)
         try:
@@ -386,6 +397,10 @@ def _worker(impl, batch_seconds):
                 reply = ["ok", max(1, int(batch_seconds / per_call))]
             elif message[0] == "batch":
                 inner = message[1]
+                if per_call < warm_seconds:
+                    end = time.perf_counter() + warm_seconds
+                    while time.perf_counter() < end:
+                        call()
                 start = time.perf_counter()
                 for _ in range(inner):
                     call()
@@ -405,12 +420,12 @@ class Peer:
     """One implementation's worker: a fresh interpreter (`python`, this one
     unless a --build names another) running this file with --worker."""
 
-    def __init__(self, impl, python, batch_seconds):
+    def __init__(self, impl, python, batch_seconds, warm_seconds):
         self.impl = impl
         role = impl.split("@")[0]
         self.process = subprocess.Popen(
             [python, os.path.abspath(__file__), "--worker", role,
-             "--batch-ms", str(batch_seconds * 1e3)],
+             "--batch-ms", str(batch_seconds * 1e3), "--warm-ms", str(warm_seconds * 1e3)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         self.absent = None
         self.inner = None
@@ -428,12 +443,13 @@ class Peer:
 
 
 def compare(kernel, shapes, dtypes, impls, rounds, batch_seconds, gap_seconds, say,
-            pythons=None):
+            pythons=None, warm_seconds=0.025):
     """{(shape, dtype): {impl: [seconds per call, one per round] or reason}}.
     `pythons` maps an implementation to the interpreter that runs it (default:
     this one)."""
     pythons = pythons or {}
-    peers = [Peer(impl, pythons.get(impl, sys.executable), batch_seconds) for impl in impls]
+    peers = [Peer(impl, pythons.get(impl, sys.executable), batch_seconds, warm_seconds)
+             for impl in impls]
     results, versions = {}, {}
     try:
         for peer in peers:
@@ -553,6 +569,9 @@ def main(argv=None):
     parser.add_argument("--gap-ms", type=float, default=150.0,
                         help="idle time before each visit: longer than the ~0.1 s "
                              "OpenBLAS's threads spin after a call")
+    parser.add_argument("--warm-ms", type=float, default=25.0,
+                        help="untimed calls at the start of each visit, for calls "
+                             "shorter than this: the machine's own ramp after the gap")
     parser.add_argument("--chart", help="PNG file for the chart")
     parser.add_argument("--build", action="append", default=[], metavar="NAME=PYTHON",
                         help="also time maxmargin as installed for another interpreter, "
@@ -560,7 +579,7 @@ def main(argv=None):
     parser.add_argument("--worker", choices=IMPLEMENTATIONS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        return _worker(args.worker, args.batch_ms / 1e3)
+        return _worker(args.worker, args.batch_ms / 1e3, args.warm_ms / 1e3)
     impls = list(args.impl or IMPLEMENTATIONS)
     pythons = {}
     for build in args.build:
@@ -579,7 +598,7 @@ def main(argv=None):
                   if args.shape else default_shapes)
         results, versions = compare(kernel, shapes, args.dtype or default_dtypes,
                                     impls, args.rounds, args.batch_ms / 1e3,
-                                    args.gap_ms / 1e3, say, pythons)
+                                    args.gap_ms / 1e3, say, pythons, args.warm_ms / 1e3)
         print()
         print(f"## {kernel}: median over {args.rounds} rounds [min-max]; "
               "ratios: median of the rounds' ratios")

@@ -396,5 +396,8 @@ ranking_hinge.__doc__ += """
       in float64, rounded once to the data's dtype.
     * NaN or inf in the scores propagates to the loss (and the gradient of
       a NaN margin is NaN), exactly as NumPy arithmetic would.
-    * Results are identical, bit for bit, for every ``n_threads``.
+    * Results are identical, bit for bit, for every ``n_threads``. Between
+      SIMD paths (``MAXMARGIN_SIMD``) the gradients are too; the loss adds
+      its float64 terms in a path's own order and may differ in the last
+      bits.
 """

@@ -36,6 +36,16 @@ void ranking_flat_plan_init(ranking_flat_plan *plan, ptrdiff_t K, int lanes,
 
 #if RANKING_FLAT_X86
 
+/* float64 loss lanes: vectors alternate between the two (lo, hi), so that
+ * the adds form two chains. */
+#define LOSS_ADD_ALTERNATING(lo, hi, t, j)                                   \
+    do {                                                                     \
+        if ((j) & 1)                                                         \
+            (hi) += (t);                                                     \
+        else                                                                 \
+            (lo) += (t);                                                     \
+    } while (0)
+
 #define FLAT_CAT3_(a, b, c) a##_##b##_##c
 #define FLAT_CAT3(a, b, c) FLAT_CAT3_(a, b, c)
 #define FN(name) FLAT_CAT3(name, TYPE_TAG, PATH)
@@ -73,25 +83,6 @@ void ranking_flat_plan_init(ranking_flat_plan *plan, ptrdiff_t K, int lanes,
     } while (0)
 #define FLAT_DS_TABLE(plan) ((plan)->ds_f32)
 #include "ranking_flat_body.h"
-#undef T
-#undef TYPE_TAG
-#undef VL
-#undef V
-#undef VI
-#undef MASK
-#undef LOAD
-#undef STORE
-#undef STREAM
-#undef SPLAT
-#undef INDEX
-#undef PERMUTE
-#undef GT_ZERO
-#undef BITS
-#undef NAN_BITS
-#undef SELECT
-#undef POSITIVE
-#undef LOSS_ADD
-#undef FLAT_DS_TABLE
 
 /* Doubles permuted as pairs of 32-bit lanes: lane l of s takes lanes 2l
  * and 2l + 1 of the float view. */
@@ -113,35 +104,9 @@ void ranking_flat_plan_init(ranking_flat_plan *plan, ptrdiff_t K, int lanes,
 #define NAN_BITS(m) ((unsigned)_mm256_movemask_pd(_mm256_cmp_pd(m, m, _CMP_UNORD_Q)))
 #define SELECT(mask, v) _mm256_and_pd(mask, v)
 #define POSITIVE(m) _mm256_max_pd(m, _mm256_setzero_pd())
-/* Vectors alternate between the two loss lanes: two add chains. */
-#define LOSS_ADD(lo, hi, t, j)                                                \
-    do {                                                                     \
-        if (j & 1)                                                           \
-            (hi) += (t);                                                     \
-        else                                                                 \
-            (lo) += (t);                                                     \
-    } while (0)
+#define LOSS_ADD LOSS_ADD_ALTERNATING
 #define FLAT_DS_TABLE(plan) ((plan)->ds_f64)
 #include "ranking_flat_body.h"
-#undef T
-#undef TYPE_TAG
-#undef VL
-#undef V
-#undef VI
-#undef MASK
-#undef LOAD
-#undef STORE
-#undef STREAM
-#undef SPLAT
-#undef INDEX
-#undef PERMUTE
-#undef GT_ZERO
-#undef BITS
-#undef NAN_BITS
-#undef SELECT
-#undef POSITIVE
-#undef LOSS_ADD
-#undef FLAT_DS_TABLE
 
 #undef PATH
 #undef TARGET
@@ -183,25 +148,6 @@ void ranking_flat_plan_init(ranking_flat_plan *plan, ptrdiff_t K, int lanes,
     } while (0)
 #define FLAT_DS_TABLE(plan) ((plan)->ds_f32)
 #include "ranking_flat_body.h"
-#undef T
-#undef TYPE_TAG
-#undef VL
-#undef V
-#undef VI
-#undef MASK
-#undef LOAD
-#undef STORE
-#undef STREAM
-#undef SPLAT
-#undef INDEX
-#undef PERMUTE
-#undef GT_ZERO
-#undef BITS
-#undef NAN_BITS
-#undef SELECT
-#undef POSITIVE
-#undef LOSS_ADD
-#undef FLAT_DS_TABLE
 
 #define T double
 #define TYPE_TAG f64
@@ -222,34 +168,9 @@ void ranking_flat_plan_init(ranking_flat_plan *plan, ptrdiff_t K, int lanes,
 #define NAN_BITS(m) ((unsigned)_mm512_cmp_pd_mask(m, m, _CMP_UNORD_Q))
 #define SELECT(mask, v) _mm512_maskz_mov_pd(mask, v)
 #define POSITIVE(m) _mm512_max_pd(m, _mm512_setzero_pd())
-#define LOSS_ADD(lo, hi, t, j)                                                \
-    do {                                                                     \
-        if (j & 1)                                                           \
-            (hi) += (t);                                                     \
-        else                                                                 \
-            (lo) += (t);                                                     \
-    } while (0)
+#define LOSS_ADD LOSS_ADD_ALTERNATING
 #define FLAT_DS_TABLE(plan) ((plan)->ds_f64)
 #include "ranking_flat_body.h"
-#undef T
-#undef TYPE_TAG
-#undef VL
-#undef V
-#undef VI
-#undef MASK
-#undef LOAD
-#undef STORE
-#undef STREAM
-#undef SPLAT
-#undef INDEX
-#undef PERMUTE
-#undef GT_ZERO
-#undef BITS
-#undef NAN_BITS
-#undef SELECT
-#undef POSITIVE
-#undef LOSS_ADD
-#undef FLAT_DS_TABLE
 
 #undef PATH
 #undef TARGET

@@ -21,6 +21,11 @@
  *   LOSS_ADD(lo, hi, t, j)  the lanes of t (vector j of its group) added
  *                   into the loss lanes
  *   STORE_DV(p, v)  the DVL doubles of v to p
+ *   FLAT_DS_TABLE(plan)  the plan's ds for each count, in this dtype
+ *   TYPE_TAG        the dtype's part of FN's names (f32, f64)
+ *
+ * It undefines the dtype's macros at its end (all but the path's: PATH,
+ * TARGET, FN, DV, DVL, STORE_DV), so the next instantiation starts clean.
  */
 
 /* The K vectors of a group of VL rows: margins, gradients of s_c (stored
@@ -91,3 +96,23 @@ TARGET static int FN(ranking_flat)(const T *s, const T *s_c,
     *loss = lanes[0];
     return nan != 0;
 }
+
+#undef T
+#undef TYPE_TAG
+#undef VL
+#undef V
+#undef VI
+#undef MASK
+#undef LOAD
+#undef STORE
+#undef STREAM
+#undef SPLAT
+#undef INDEX
+#undef PERMUTE
+#undef GT_ZERO
+#undef BITS
+#undef NAN_BITS
+#undef SELECT
+#undef POSITIVE
+#undef LOSS_ADD
+#undef FLAT_DS_TABLE

@@ -12,7 +12,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import maxmargin  # noqa: E402
-from maxmargin import _hinge  # noqa: E402
+from maxmargin import _hinge, _memory  # noqa: E402
 from test_threads import every_kernel  # noqa: E402
 
 
@@ -55,6 +55,22 @@ def main():
                                                           np.zeros((4, 37), dtype)))
         s = rng.standard_normal(300).astype(dtype)
         maxmargin.ranking_hinge(s, s[::-1].copy(), p=2)
+        # The flat ranking kernels on every path (whole groups, a tail, a
+        # block redone for its NaN), and streamed stores into a fresh ds_c
+        # of 8 MiB from the output cache.
+        s_c = rng.standard_normal((300, 5)).astype(dtype)
+        for path in _hinge.simd_paths():
+            _hinge.select_simd_path(path)
+            maxmargin.ranking_hinge(s, s_c, n_threads=2)
+            with_nan = s_c.copy()
+            with_nan[7, 2] = np.nan
+            maxmargin.ranking_hinge(s, with_nan)
+            big = 2**21 // np.dtype(dtype).itemsize
+            maxmargin.ranking_hinge(np.zeros(big, dtype), np.ones((big, 4), dtype))
+        _hinge.select_simd_path("auto")
+        grown = _memory.empty(2**20, np.dtype(np.uint8))
+        grown.resize(2**22, refcheck=False)
+        del grown
         maxmargin.xavier_init(5, 7, dtype=dtype, rng=0)
     for call in every_kernel().values():
         call()

@@ -87,8 +87,24 @@ cdef Py_ssize_t BLOCKED_MAX_CLASSES = 64
 # TRANSPOSED_DW_MIN_ROWS rows the float64 kernel takes the fast orientation
 # into a (C, D) scratch and adds its transpose into dW, an O(D C) pass that
 # pays once the product has enough rows (D = 3073, C = 10: slower at N <= 32,
-# even at 64, 1.1-1.6x faster from 256 up).
+# even at 64, 1.1-1.6x faster from 256 up). Up to TRANSPOSED_DW_MAX_CLASSES
+# classes (the AVX-512 machine, N = 4096, dW alone: D = 3073, C = 100 29.1 ->
+# 21.8 ms; D = 512, C = 100 4.9 -> 3.7; C = 1000 alike either way).
 cdef Py_ssize_t TRANSPOSED_DW_MIN_ROWS = 128
+cdef Py_ssize_t TRANSPOSED_DW_MAX_CLASSES = 128
+
+# S = X W in float64, likewise: asked for row-major (N, C), BLAS computes S^T
+# with M = C; computed as S^T = W^T X^T into a (C, N) scratch it gets M = N,
+# and the margin pass reads S's rows from it with a stride (the gradient G
+# goes to a row-major scratch of its own). Measured on the AVX-512 machine,
+# SciPy's OpenBLAS dgemm, S alone: N = 4096, D = 3073: C = 10 9.9 -> 6.7 ms,
+# C = 32 14.2 -> 9.6, C = 100 30.0 -> 22.0; D = 512, C = 100 4.7 -> 3.8; no
+# gain for blocks of 128 rows or at C = 1000 (sgemm: slower, 0.67-0.91x).
+# Taken (for the whole batch at once) from COLUMN_SCORES_MIN_ROWS rows and
+# COLUMN_SCORES_ROW_RATIO rows a class up.
+cdef Py_ssize_t COLUMN_SCORES_MIN_ROWS = 512
+cdef Py_ssize_t COLUMN_SCORES_ROW_RATIO = 8
+cdef bint COLUMN_SCORES = True
 
 
 # svm_loss with at most FEWCLASS_MAX_CLASSES classes takes the single pass
@@ -975,8 +991,10 @@ cdef double svm_loss_run(
     cdef floating beta
     cdef bint keep_dW  # dW holds 2 reg W and/or its old value, to be added to
     cdef Py_ssize_t i, j, start, rows, block_rows = n_samples
-    cdef bint transposed_dW = (floating is double and n_classes <= BLOCKED_MAX_CLASSES
+    cdef bint transposed_dW = (floating is double and n_classes <= TRANSPOSED_DW_MAX_CLASSES
                                and n_features > 0 and n_samples >= TRANSPOSED_DW_MIN_ROWS)
+    cdef bint column_scores = False
+    cdef floating* S_t = NULL   # (C, N): S^T, for column_scores
 
     cdef Py_ssize_t bad = -1
     if n_samples > 0:
@@ -1006,25 +1024,37 @@ cdef double svm_loss_run(
             raise MemoryError("svm_loss: cannot allocate the few-classes scratch")
         return total / denom + reg * sum_sq
 
-    if (n_classes <= BLOCKED_MAX_CLASSES and n_features > 0
+    # float64 with many rows a class: S^T by one whole-batch GEMM, rather
+    # than row blocks (whose GEMMs, of a few hundred rows, gain nothing from
+    # it). Measured on the AVX-512 machine, interleaved, N = 4096, D = 3073:
+    # C = 32 22.0 ms blocked -> 18.4, C = 64 36.7 -> 31.6, C = 100 (never
+    # blocked) 51.7 -> 43.7.
+    column_scores = (floating is double and COLUMN_SCORES and n_features > 0
+                     and n_samples >= COLUMN_SCORES_MIN_ROWS
+                     and n_samples >= COLUMN_SCORES_ROW_RATIO * n_classes)
+    if (not column_scores and n_classes <= BLOCKED_MAX_CLASSES and n_features > 0
             and n_samples * n_features * itemsize > BLOCKING_MIN_BYTES):
         block_rows = max(<Py_ssize_t>8, BLOCK_BYTES // (n_features * itemsize))
     # One scratch block from the cached workspace (fewclass.h), doubles
     # first: the row losses (N), db's column sums (C), then the score block
-    # and the transposed dW. Four mallocs were ~2,500 instructions a call.
+    # (with column_scores, S^T and then G), and the transposed dW. Four
+    # mallocs were ~2,500 instructions a call.
     cdef Py_ssize_t n_doubles = n_samples + (n_classes if db_ptr != NULL else 0)
     cdef Py_ssize_t n_scores = block_rows * n_classes if n_samples > 0 else 0
     cdef Py_ssize_t n_transposed = n_classes * n_features if transposed_dW else 0
     cdef char* scratch = <char*>fewclass_workspace_take(
-        n_doubles * sizeof(double) + (n_scores + n_transposed) * sizeof(floating))
+        n_doubles * sizeof(double)
+        + ((2 if column_scores else 1) * n_scores + n_transposed) * sizeof(floating))
     if scratch == NULL:
         raise MemoryError("svm_loss: cannot allocate the scratch score block")
     row_loss = <double*>scratch
     if db_ptr != NULL:
         col_sum = row_loss + n_samples
     S = <floating*>(row_loss + n_doubles)
+    if column_scores:
+        S_t = S + n_scores
     if transposed_dW:
-        dW_t = S + n_scores
+        dW_t = S + (2 if column_scores else 1) * n_scores
 
     with nogil:
         # dW starts as 0, 2 reg W, dW or dW + 2 reg W; the GEMMs add to it.
@@ -1047,17 +1077,31 @@ cdef double svm_loss_run(
             # Scores. With a bias the block starts as rows of b and the GEMM
             # adds into it (beta = 1); BLAS would otherwise spend the same
             # pass zeroing it.
-            if b_ptr != NULL:
-                for i in range(rows):
-                    for j in range(n_classes):
-                        S[i * n_classes + j] = b_ptr[j]
-            gemm(rows, n_classes, n_features, 1, x_ptr + start * x_rs, x_rs, x_cs,
-                 w_ptr, w_rs, w_cs, 1 if b_ptr != NULL else 0, S, n_classes)
             if sw != NULL:
                 block_sw = sw + start
-            margin_pass(S, n_classes, 1, rows, n_classes, y + start,
-                        <floating>delta, p, crammer_singer, block_sw, cw, denom,
-                        S, row_loss + start, margin_threads)
+            if column_scores:
+                # S^T (C, N) = W^T X^T, then the margin pass from its
+                # columns into G = S's scratch, row-major.
+                if b_ptr != NULL:
+                    for j in range(n_classes):
+                        for i in range(rows):
+                            S_t[j * rows + i] = b_ptr[j]
+                gemm(n_classes, rows, n_features, 1, w_ptr, w_cs, w_rs,
+                     x_ptr + start * x_rs, x_cs, x_rs, 1 if b_ptr != NULL else 0,
+                     S_t, rows)
+                margin_pass(S_t, 1, rows, rows, n_classes, y + start,
+                            <floating>delta, p, crammer_singer, block_sw, cw, denom,
+                            S, row_loss + start, margin_threads)
+            else:
+                if b_ptr != NULL:
+                    for i in range(rows):
+                        for j in range(n_classes):
+                            S[i * n_classes + j] = b_ptr[j]
+                gemm(rows, n_classes, n_features, 1, x_ptr + start * x_rs, x_rs, x_cs,
+                     w_ptr, w_rs, w_cs, 1 if b_ptr != NULL else 0, S, n_classes)
+                margin_pass(S, n_classes, 1, rows, n_classes, y + start,
+                            <floating>delta, p, crammer_singer, block_sw, cw, denom,
+                            S, row_loss + start, margin_threads)
             # db: column sums of G, in float64 whatever the dtype.
             if col_sum != NULL:
                 for i in range(rows):
@@ -1341,6 +1385,21 @@ def few_class_limits(max_classes=None, min_rows=None, block_bytes=None,
         FEWCLASS_BLOCK_BYTES = block_bytes
     if chunk_min_rows is not None:
         FEWCLASS_CHUNK_MIN_ROWS = chunk_min_rows
+    return before
+
+
+def gemm_limits(blocking_min_bytes=None, column_scores=None):
+    """The two-GEMM path's choices: the bytes of X from which svm_loss works
+    in row blocks (with at most BLOCKED_MAX_CLASSES classes), and whether
+    float64 may compute S^T = W^T X^T (column_scores). Returns the
+    (blocking_min_bytes, column_scores) in force before the call and sets
+    the ones given. For the tests and benchmarks; process-wide."""
+    global BLOCKING_MIN_BYTES, COLUMN_SCORES
+    before = (BLOCKING_MIN_BYTES, COLUMN_SCORES)
+    if blocking_min_bytes is not None:
+        BLOCKING_MIN_BYTES = blocking_min_bytes
+    if column_scores is not None:
+        COLUMN_SCORES = column_scores
     return before
 
 

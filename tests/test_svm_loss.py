@@ -191,6 +191,47 @@ def test_float64_dW_through_the_transposed_product(reg, accumulate):
     assert_close(db, want[2], np.float64, scale=300)
 
 
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("options", [
+    {}, dict(bias=True), dict(bias=True, reg=0.25, p=2, reduction="sum"),
+    dict(weights=True), dict(accumulate=True, bias=True)], ids=str)
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_float64_scores_through_the_transposed_product(kind, options, order):
+    """float64 with many rows a class: S^T = W^T X^T by one whole-batch GEMM,
+    the margin pass reading S's rows from it with a stride into a separate
+    G. Against the reference, with the orientation switched off as well, and
+    with rows whose label score is inf or NaN."""
+    rng = np.random.default_rng(22)
+    n, d, c = 700, 30, 40   # N >= 512 and N >= 8 C, C above the single pass's 16
+    W, X, b, y = integer_problem(rng, n, d, c, np.float64)
+    X[3, 0], X[5, 1] = np.inf, np.nan
+    X = np.asarray(X, order=order)
+    kwargs = dict(kind=kind, p=options.get("p", 1), reg=options.get("reg", 0.0),
+                  reduction=options.get("reduction", "mean"))
+    if options.get("bias"):
+        kwargs["b"] = b
+    if options.get("weights"):
+        kwargs["sample_weight"] = rng.uniform(0, 2, n)
+        kwargs["class_weight"] = rng.uniform(0.5, 1.5, c)
+    with np.errstate(invalid="ignore"):   # the NaN row
+        want = reference.svm_loss(W, X, y, **kwargs)
+    for column_scores in (True, False):
+        before = maxmargin._hinge.gemm_limits(column_scores=column_scores)
+        try:
+            if options.get("accumulate"):
+                dW, db = np.ones_like(W), np.ones_like(b)
+                loss, _, _ = maxmargin.svm_loss(W, X, y, dW_out=dW, db_out=db,
+                                                accumulate=True, **kwargs)
+                got = (loss, dW - 1, db - 1)
+            else:
+                got = maxmargin.svm_loss(W, X, y, **kwargs)
+        finally:
+            maxmargin._hinge.gemm_limits(*before)
+        assert len(got) == len(want)
+        for mine, theirs in zip(got, want):
+            assert_close(mine, theirs, np.float64, scale=n, what=f"column_scores={column_scores}")
+
+
 # --- the common call, checked in C (maxmargin._hinge.svm_loss_common) --------
 
 def _general_path(W, X, y, **options):

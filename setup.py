@@ -67,14 +67,17 @@ EXTENSIONS = [
 
 # Plain C sources compiled into an extension beside its Cython module: the
 # SIMD kernels compiled once per instruction set and chosen at run time
-# (few-classes micro-kernels, kernels/fewclass.h; the flat ranking rows,
-# kernels/ranking_flat.h), and the cache behind large fresh outputs
+# (few-classes micro-kernels, kernels/fewclass.h; class-vector kernels,
+# kernels/classvec.h; the flat ranking rows, kernels/ranking_flat.h), and
+# the cache behind large fresh outputs
 # (kernels/output_cache.h).
-C_SOURCES = {"maxmargin._hinge": ["kernels/fewclass.c", "kernels/ranking_flat.c"],
+C_SOURCES = {"maxmargin._hinge": ["kernels/fewclass.c", "kernels/classvec.c",
+                                   "kernels/ranking_flat.c"],
              "maxmargin._memory": ["kernels/output_cache.c"]}
 C_DEPENDS = ["kernels/fewclass.h", "kernels/fewclass_body.h", "kernels/margin_rows.h",
              "kernels/ranking_rows.h", "kernels/ranking_flat.h",
-             "kernels/ranking_flat_body.h", "kernels/output_cache.h"]
+             "kernels/ranking_flat_body.h", "kernels/classvec.h", "kernels/classvec_body.h",
+             "kernels/output_cache.h"]
 
 # The Python layer's hot modules, compiled as they are (plain Python, no
 # Cython syntax): a small call is mostly argument checking, and compiled it

@@ -4,6 +4,9 @@
 cdef extern from "fewclass.h" nogil:
     ctypedef struct fewclass_kernels:
         const char* name
+        size_t (*panel_elements)(Py_ssize_t D, Py_ssize_t C, size_t itemsize) noexcept nogil
+        size_t (*scratch_bytes)(Py_ssize_t rows, Py_ssize_t D, Py_ssize_t C,
+                                size_t itemsize) noexcept nogil
         void (*pack_w_f32)(const float* W, Py_ssize_t row_stride, Py_ssize_t col_stride,
                            Py_ssize_t D, Py_ssize_t C, float* Wp) noexcept nogil
         void (*pack_w_f64)(const double* W, Py_ssize_t row_stride, Py_ssize_t col_stride,

@@ -52,7 +52,6 @@ from _indices cimport first_out_of_range
 from _openmp cimport omp_get_max_threads
 from _fewclass cimport (fewclass_kernels, fewclass_active, fewclass_select,
                         fewclass_compiled_paths, fewclass_cpu_supports,
-                        fewclass_panel_elements, fewclass_scratch_bytes,
                         fewclass_workspace_take, fewclass_workspace_give)
 
 # The NumPy C API, for `svm_loss_common`'s checks (nothing else uses it).
@@ -124,6 +123,21 @@ cdef Py_ssize_t FEWCLASS_BLOCK_BYTES = 192 * 1024
 # rows of work do) and there are at most FEWCLASS_MAX_CHUNKS of them.
 cdef Py_ssize_t FEWCLASS_CHUNK_MIN_ROWS = 32
 cdef Py_ssize_t FEWCLASS_MAX_CHUNKS = 8
+
+# Above FEWCLASS_MAX_CLASSES and up to CLASSVEC_MAX_CLASSES classes (float32;
+# CLASSVEC_MAX_CLASSES_F64 for float64), on a path with the class-vector
+# kernels (classvec.h: AVX-512), the same single pass runs them instead:
+# products vectorised along the classes, row blocks of about
+# CLASSVEC_BLOCK_BYTES of X (24-36 rows at D = 3073 float32 measured best,
+# 48-64 slower), from CLASSVEC_MIN_ROWS rows up. Against the two GEMMs on
+# the AVX-512 machine (interleaved, float32): 0.44-0.89x for C = 17-48 at
+# N = 256-4096, D = 100-3073; 0.84-0.99x at C = 64; 1.28-1.58x at C = 100
+# (two groups of vectors: X read twice). float64 measured 1.02-1.84x at C =
+# 17-64 (the two GEMMs there take S^T, see COLUMN_SCORES): off.
+cdef Py_ssize_t CLASSVEC_MAX_CLASSES = 64
+cdef Py_ssize_t CLASSVEC_MAX_CLASSES_F64 = 0
+cdef Py_ssize_t CLASSVEC_MIN_ROWS = 256
+cdef Py_ssize_t CLASSVEC_BLOCK_BYTES = 384 * 1024
 
 
 # ranking_hinge works in blocks of about this many (true, corrupted) pairs,
@@ -229,6 +243,12 @@ cdef extern from "ranking_flat.h" nogil:
 
 # The flat ranking kernels of the SIMD path in use, or NULL (select_simd_path).
 cdef const ranking_flat_kernels* RANKING_FLAT = NULL
+
+cdef extern from "classvec.h" nogil:
+    const fewclass_kernels* classvec_for(const char* path)
+
+# The class-vector kernels of the SIMD path in use, or NULL (select_simd_path).
+cdef const fewclass_kernels* CLASSVEC = NULL
 
 
 cdef double pairwise_sum(const double* x, Py_ssize_t n) noexcept nogil:
@@ -638,8 +658,11 @@ cdef int few_class_pass(
         Py_ssize_t n_features, Py_ssize_t n_classes, const Py_ssize_t* y,
         floating delta, int p, bint crammer_singer, const double* sw,
         const double* cw, double denom, floating* dW, bint keep_dW,
-        floating* db, bint add_db, double* row_loss, int n_threads) noexcept nogil:
-    """svm_loss's single pass over X for few classes.
+        floating* db, bint add_db, double* row_loss, int n_threads,
+        const fewclass_kernels* kern, Py_ssize_t block_bytes) noexcept nogil:
+    """svm_loss's single pass over X, by the kernels `kern`: the few-classes
+    ones (fewclass.h) or the class-vector ones (classvec.h), in row blocks of
+    about block_bytes of X.
 
     Per row block: S = X_b W (+ b) by the `scores` micro-kernel, the margin
     pass turns S into G in place, db's float64 column sums gain G's, and the
@@ -652,10 +675,9 @@ cdef int few_class_pass(
     in any other layout each block is first gathered into rows that are, so
     every layout gives the same result.
     """
-    cdef const fewclass_kernels* kern = fewclass_active()
     cdef Py_ssize_t itemsize = sizeof(floating)
     cdef Py_ssize_t block_rows = max(<Py_ssize_t>2, min(<Py_ssize_t>64,
-        FEWCLASS_BLOCK_BYTES // (n_features * itemsize)))
+        block_bytes // (n_features * itemsize)))
     block_rows += block_rows % 2  # whole row pairs for the score tiles
     # Chunks: whole blocks, at least FEWCLASS_CHUNK_MIN_ROWS rows each.
     cdef Py_ssize_t chunk_rows = max(FEWCLASS_CHUNK_MIN_ROWS,
@@ -663,12 +685,12 @@ cdef int few_class_pass(
     chunk_rows = (chunk_rows + block_rows - 1) // block_rows * block_rows
     cdef Py_ssize_t n_chunks = (n_samples + chunk_rows - 1) // chunk_rows
     cdef int team = <int>min(<Py_ssize_t>max(n_threads, 1), n_chunks)
-    cdef Py_ssize_t panel = fewclass_panel_elements(n_features, n_classes, itemsize)
+    cdef Py_ssize_t panel = kern.panel_elements(n_features, n_classes, itemsize)
     cdef bint gather = x_cs != 1 and n_features > 1
     # Per thread: the micro-kernels' scratch, a block of scores and, to
     # gather X's rows, a block of them.
     cdef Py_ssize_t gathered = block_rows * n_features * itemsize if gather else 0
-    cdef Py_ssize_t per_thread = ((fewclass_scratch_bytes(block_rows, n_features,
+    cdef Py_ssize_t per_thread = ((kern.scratch_bytes(block_rows, n_features,
                                   n_classes, itemsize) + 63) // 64 * 64
                                   + gathered + block_rows * n_classes * itemsize)
     cdef char* memory = <char*>fewclass_workspace_take(
@@ -1002,8 +1024,16 @@ cdef double svm_loss_run(
     if bad >= 0:
         raise LabelError(bad)
     cdef int status = 0
-    if (n_classes <= FEWCLASS_MAX_CLASSES and n_samples >= FEWCLASS_MIN_ROWS
-            and n_samples > 0 and n_features > 0):
+    cdef const fewclass_kernels* single_pass = NULL
+    cdef Py_ssize_t single_pass_block = 0
+    if n_samples > 0 and n_features > 0:
+        if n_classes <= FEWCLASS_MAX_CLASSES and n_samples >= FEWCLASS_MIN_ROWS:
+            single_pass, single_pass_block = fewclass_active(), FEWCLASS_BLOCK_BYTES
+        elif (CLASSVEC != NULL and n_samples >= CLASSVEC_MIN_ROWS
+              and n_classes <= (CLASSVEC_MAX_CLASSES if itemsize == sizeof(float)
+                                else CLASSVEC_MAX_CLASSES_F64)):
+            single_pass, single_pass_block = CLASSVEC, CLASSVEC_BLOCK_BYTES
+    if single_pass != NULL:
         row_loss = <double*>malloc(n_samples * sizeof(double))
         if row_loss == NULL:
             raise MemoryError("svm_loss: cannot allocate the row losses")
@@ -1016,12 +1046,13 @@ cdef double svm_loss_run(
             status = few_class_pass(x_ptr, x_rs, x_cs, w_ptr, w_rs, w_cs, b_ptr, n_samples,
                                     n_features, n_classes, y, <floating>delta, p,
                                     crammer_singer, sw, cw, denom, dW_ptr, keep_dW,
-                                    db_ptr, add_db, row_loss, n_threads)
+                                    db_ptr, add_db, row_loss, n_threads, single_pass,
+                                    single_pass_block)
             if status == 0:
                 total = pairwise_sum(row_loss, n_samples)
         free(row_loss)
         if status != 0:
-            raise MemoryError("svm_loss: cannot allocate the few-classes scratch")
+            raise MemoryError("svm_loss: cannot allocate the single pass's scratch")
         return total / denom + reg * sum_sq
 
     # float64 with many rows a class: S^T by one whole-batch GEMM, rather
@@ -1341,6 +1372,12 @@ def simd_paths():
     return [name for name in _compiled_paths() if fewclass_cpu_supports(name.encode())]
 
 
+def class_vector_paths():
+    """The paths of simd_paths() that have the class-vector kernels of
+    svm_loss's single pass above the few classes (classvec.h)."""
+    return [name for name in simd_paths() if classvec_for(name.encode()) != NULL]
+
+
 def simd_path():
     """The name of the micro-kernel path in use."""
     return fewclass_active().name.decode()
@@ -1354,9 +1391,10 @@ def select_simd_path(name):
     a name not compiled in or a path this CPU cannot run."""
     if not isinstance(name, str):
         raise TypeError(f"SIMD path: expected a str, got {type(name).__name__}")
-    global RANKING_FLAT
+    global RANKING_FLAT, CLASSVEC
     status = fewclass_select(name.encode())
     RANKING_FLAT = ranking_flat_for(fewclass_active().name)
+    CLASSVEC = classvec_for(fewclass_active().name)
     if status == -1:
         raise ValueError(f"unknown SIMD path {name!r}: expected 'auto' or one of "
                          f"{', '.join(_compiled_paths())}")
@@ -1385,6 +1423,29 @@ def few_class_limits(max_classes=None, min_rows=None, block_bytes=None,
         FEWCLASS_BLOCK_BYTES = block_bytes
     if chunk_min_rows is not None:
         FEWCLASS_CHUNK_MIN_ROWS = chunk_min_rows
+    return before
+
+
+def class_vector_limits(max_classes=None, min_rows=None, block_bytes=None,
+                        max_classes_f64=None):
+    """When svm_loss takes the single pass by the class-vector kernels
+    (FEWCLASS_MAX_CLASSES < C <= max_classes, or max_classes_f64 in
+    float64, and N >= min_rows, on a path that has them) and the bytes of X
+    in its row blocks. Returns the (max_classes, min_rows, block_bytes,
+    max_classes_f64) in force before the call and sets the ones given. For
+    the tests and benchmarks; process-wide."""
+    global CLASSVEC_MAX_CLASSES, CLASSVEC_MIN_ROWS, CLASSVEC_BLOCK_BYTES
+    global CLASSVEC_MAX_CLASSES_F64
+    before = (CLASSVEC_MAX_CLASSES, CLASSVEC_MIN_ROWS, CLASSVEC_BLOCK_BYTES,
+              CLASSVEC_MAX_CLASSES_F64)
+    if max_classes is not None:
+        CLASSVEC_MAX_CLASSES = max_classes
+    if min_rows is not None:
+        CLASSVEC_MIN_ROWS = min_rows
+    if block_bytes is not None:
+        CLASSVEC_BLOCK_BYTES = block_bytes
+    if max_classes_f64 is not None:
+        CLASSVEC_MAX_CLASSES_F64 = max_classes_f64
     return before
 
 

@@ -165,7 +165,8 @@ typedef double baseline_f64 __attribute__((vector_size(16)));
 /* --- the table of paths and the choice among them ---------------------- */
 
 #define FEWCLASS_PATH_ENTRY(path)                                            \
-    {#path, pack_w_f32_##path, pack_w_f64_##path,                           \
+    {#path, fewclass_panel_elements, fewclass_scratch_bytes,                 \
+     pack_w_f32_##path, pack_w_f64_##path,                                   \
      scores_f32_##path, scores_f64_##path, grad_f32_##path, grad_f64_##path, \
      finish_f32_##path, finish_f64_##path}
 

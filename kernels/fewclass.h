@@ -43,6 +43,10 @@
 
 typedef struct {
     const char *name;
+    /* Elements of a W or dW panel, and bytes of scratch for a block of
+     * `rows` rows, in this family's layouts (any alignment of the scratch). */
+    size_t (*panel_elements)(ptrdiff_t D, ptrdiff_t C, size_t itemsize);
+    size_t (*scratch_bytes)(ptrdiff_t rows, ptrdiff_t D, ptrdiff_t C, size_t itemsize);
     /* Wp = W (D, C; any element strides) in the W panel layout. */
     void (*pack_w_f32)(const float *W, ptrdiff_t row_stride,
                        ptrdiff_t col_stride, ptrdiff_t D, ptrdiff_t C,

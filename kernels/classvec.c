@@ -1,0 +1,121 @@
+/* The class-vector kernels (classvec_body.h) compiled for AVX-512, and the
+ * table the Cython layer picks them from by the name of the dispatch path
+ * in use. See classvec.h. */
+
+#include <stdint.h>
+#include <string.h>
+
+#include "classvec.h"
+
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define CLASSVEC_X86 1
+#include <immintrin.h>
+#else
+#define CLASSVEC_X86 0
+#endif
+
+#if CLASSVEC_X86
+
+/* What scores leaves in the scratch for grad: the block it read. */
+typedef struct {
+    const void *X;
+    ptrdiff_t ldx;
+} classvec_block;
+
+#define ALWAYS_INLINE __attribute__((always_inline))
+#define KEEP_IN_REGISTER(v) __asm__("" : "+v"(v))
+
+#define CLASSVEC_CAT3_(a, b, c) a##_##b##_##c
+#define CLASSVEC_CAT3(a, b, c) CLASSVEC_CAT3_(a, b, c)
+#define FN(name) CLASSVEC_CAT3(name, TYPE_TAG, PATH)
+
+/* --- avx512: 64-byte vectors, lane masks in mask registers ------------- */
+
+#define PATH avx512
+#define TARGET __attribute__((target("avx512f,avx2,fma")))
+#define VECTOR_BYTES 64
+
+#define T float
+#define TYPE_TAG f32
+#define VL 16
+#define V __m512
+#define MASK __mmask16
+#define FULL_MASK ((__mmask16)0xFFFF)
+#define LANES_MASK(n) ((__mmask16)((1u << (n)) - 1))
+#define LOAD(p) _mm512_loadu_ps(p)
+#define STORE(p, v) _mm512_storeu_ps(p, v)
+#define LOAD_MASKED(m, p) _mm512_maskz_loadu_ps(m, p)
+#define STORE_MASKED(p, m, v) _mm512_mask_storeu_ps(p, m, v)
+#define SPLAT_LOAD(p) _mm512_set1_ps(*(p))
+#define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define ZERO _mm512_setzero_ps()
+#include "classvec_body.h"
+#undef T
+#undef TYPE_TAG
+#undef VL
+#undef V
+#undef MASK
+#undef FULL_MASK
+#undef LANES_MASK
+#undef LOAD
+#undef STORE
+#undef LOAD_MASKED
+#undef STORE_MASKED
+#undef SPLAT_LOAD
+#undef VFMA
+#undef ZERO
+
+#define T double
+#define TYPE_TAG f64
+#define VL 8
+#define V __m512d
+#define MASK __mmask8
+#define FULL_MASK ((__mmask8)0xFF)
+#define LANES_MASK(n) ((__mmask8)((1u << (n)) - 1))
+#define LOAD(p) _mm512_loadu_pd(p)
+#define STORE(p, v) _mm512_storeu_pd(p, v)
+#define LOAD_MASKED(m, p) _mm512_maskz_loadu_pd(m, p)
+#define STORE_MASKED(p, m, v) _mm512_mask_storeu_pd(p, m, v)
+#define SPLAT_LOAD(p) _mm512_set1_pd(*(p))
+#define VFMA(a, b, c) _mm512_fmadd_pd(a, b, c)
+#define ZERO _mm512_setzero_pd()
+#include "classvec_body.h"
+
+/* Panels: D rows of C rounded up to whole vectors of the path. */
+static size_t panel_elements_avx512(ptrdiff_t D, ptrdiff_t C, size_t itemsize)
+{
+    size_t lanes = VECTOR_BYTES / itemsize;
+    return (size_t)D * (((size_t)C + lanes - 1) / lanes * lanes);
+}
+
+/* The scratch holds only the block's address (S is the caller's). */
+static size_t scratch_bytes_avx512(ptrdiff_t rows, ptrdiff_t D, ptrdiff_t C,
+                                   size_t itemsize)
+{
+    (void)rows, (void)D, (void)C, (void)itemsize;
+    return sizeof(classvec_block);
+}
+
+static const fewclass_kernels CLASSVEC_PATHS[] = {
+    {"avx512", panel_elements_avx512, scratch_bytes_avx512,
+     pack_w_f32_avx512, pack_w_f64_avx512, scores_f32_avx512, scores_f64_avx512,
+     grad_f32_avx512, grad_f64_avx512, finish_f32_avx512, finish_f64_avx512},
+};
+
+const fewclass_kernels *classvec_for(const char *path)
+{
+    for (size_t i = 0; i < sizeof CLASSVEC_PATHS / sizeof CLASSVEC_PATHS[0]; i++)
+        if (strcmp(path, CLASSVEC_PATHS[i].name) == 0)
+            return &CLASSVEC_PATHS[i];
+    return NULL;
+}
+
+#else
+
+const fewclass_kernels *classvec_for(const char *path)
+{
+    (void)path;
+    return NULL;
+}
+
+#endif /* CLASSVEC_X86 */

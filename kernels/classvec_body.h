@@ -1,0 +1,207 @@
+/* The class-vector kernels (classvec.h), written once for every path and
+ * dtype: classvec.c includes this file once per (path, dtype) after
+ * defining
+ *
+ *   T, V, VL        the element type, its vector type, lanes per vector
+ *   MASK            a lane mask; FULL_MASK every lane; LANES_MASK(n) lanes
+ *                   0..n-1 (1 <= n <= VL)
+ *   TARGET          the function attribute selecting the instruction set
+ *   FN(name)        the name of a function of this instantiation
+ *   LOAD(p), STORE(p, v)          unaligned
+ *   LOAD_MASKED(m, p)             lanes outside m are 0 and not read
+ *   STORE_MASKED(p, m, v)         lanes outside m are not written
+ *   SPLAT_LOAD(p)   a vector of copies of *p (the FMA's broadcast operand)
+ *   VFMA(a, b, c)   a * b + c, fused
+ *   ZERO            a vector of zeros
+ *   KEEP_IN_REGISTER(v)  see fewclass_body.h
+ *   ALWAYS_INLINE
+ *
+ * Layouts: the W panel and the dW panels are D rows of Cp = C rounded up
+ * to whole vectors (the padding zero); S and G are rows x C, row-major.
+ */
+
+/* Accumulators a tile holds: TR rows (or TD values of d) x NV vectors. */
+#define CV_MAX_GROUP 4
+#define CV_MAX_TILE 12
+
+/* Rows (scores) or values of d (grad) of a tile of nv vectors of classes:
+ * 12 x 2 = 24, 8 x 3 = 24, 6 x 4 = 24 accumulators; 12 x 1 leaves room. */
+static inline int FN(tile_length)(int nv)
+{
+    return nv <= 2 ? 12 : nv == 3 ? 8 : 6;
+}
+
+/* The mask of a group's last vector: the classes left, or every lane. */
+static inline MASK FN(last_mask)(ptrdiff_t C, ptrdiff_t v_end)
+{
+    ptrdiff_t left = C - (v_end - 1) * VL;
+    return left >= VL ? FULL_MASK : LANES_MASK((int)left);
+}
+
+TARGET static void FN(pack_w)(const T *W, ptrdiff_t row_stride, ptrdiff_t col_stride,
+                              ptrdiff_t D, ptrdiff_t C, T *Wp)
+{
+    ptrdiff_t Cp = (C + VL - 1) / VL * VL;
+    for (ptrdiff_t d = 0; d < D; d++)
+        for (ptrdiff_t c = 0; c < Cp; c++)
+            Wp[d * Cp + c] = c < C ? W[d * row_stride + c * col_stride] : (T)0;
+}
+
+/* --- scores ---------------------------------------------------------- */
+
+/* S[r0 + r, v VL ...] = sum over d of X[r0 + r, d] W[d, v VL ...] for r <
+ * live (<= TR) and NV vectors of classes from w (the W panel at the
+ * group's first vector, rows ldw apart); the last vector stored under
+ * `last`. Rows past `live` repeat the last live row (valid memory; their
+ * sums are not stored). NV and TR are constants at every call. */
+TARGET static inline ALWAYS_INLINE void FN(score_tile)(
+    const T *X, ptrdiff_t ldx, ptrdiff_t r0, int live, const T *w, ptrdiff_t ldw,
+    ptrdiff_t D, T *S, ptrdiff_t lds, MASK last, const int NV, const int TR)
+{
+    const T *x[CV_MAX_TILE];
+    for (int r = 0; r < TR; r++)
+        x[r] = X + (r0 + (r < live ? r : live - 1)) * ldx;
+    V acc[CV_MAX_TILE][CV_MAX_GROUP];
+    for (int r = 0; r < TR; r++)
+        for (int v = 0; v < NV; v++)
+            acc[r][v] = ZERO;
+    for (ptrdiff_t d = 0; d < D; d++) {
+        V wv[CV_MAX_GROUP];
+        for (int v = 0; v < NV; v++) {
+            wv[v] = LOAD(w + d * ldw + v * VL);
+            KEEP_IN_REGISTER(wv[v]);
+        }
+        for (int r = 0; r < TR; r++) {
+            const V xb = SPLAT_LOAD(x[r] + d);
+            for (int v = 0; v < NV; v++)
+                acc[r][v] = VFMA(xb, wv[v], acc[r][v]);
+        }
+    }
+    for (int r = 0; r < live; r++) {
+        T *out = S + (r0 + r) * lds;
+        for (int v = 0; v < NV - 1; v++)
+            STORE(out + v * VL, acc[r][v]);
+        STORE_MASKED(out + (NV - 1) * VL, last, acc[r][NV - 1]);
+    }
+}
+
+/* S (rows, C) = X_block W from the W panel; leaves the block's address in
+ * the scratch for grad. */
+TARGET static void FN(scores)(const T *X, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t D,
+                              const T *Wp, ptrdiff_t C, T *S, void *scratch)
+{
+    classvec_block *block = (classvec_block *)scratch;
+    block->X = X;
+    block->ldx = ldx;
+    ptrdiff_t Cp = (C + VL - 1) / VL * VL, n_vec = Cp / VL;
+    for (ptrdiff_t v0 = 0; v0 < n_vec; v0 += CV_MAX_GROUP) {
+        int nv = n_vec - v0 < CV_MAX_GROUP ? (int)(n_vec - v0) : CV_MAX_GROUP;
+        int tr = FN(tile_length)(nv);
+        MASK last = FN(last_mask)(C, v0 + nv);
+        const T *w = Wp + v0 * VL;
+        T *s = S + v0 * VL;
+        for (ptrdiff_t r0 = 0; r0 < rows; r0 += tr) {
+            int live = rows - r0 < tr ? (int)(rows - r0) : tr;
+            switch (nv) {
+            case 1: FN(score_tile)(X, ldx, r0, live, w, Cp, D, s, C, last, 1, 12); break;
+            case 2: FN(score_tile)(X, ldx, r0, live, w, Cp, D, s, C, last, 2, 12); break;
+            case 3: FN(score_tile)(X, ldx, r0, live, w, Cp, D, s, C, last, 3, 8); break;
+            case 4: FN(score_tile)(X, ldx, r0, live, w, Cp, D, s, C, last, 4, 6); break;
+            }
+        }
+    }
+}
+
+/* --- gradient -------------------------------------------------------- */
+
+/* TD rows d0.. of the dW panel (rows ldw apart), NV vectors from dwp:
+ * (fresh ? 0 : themselves) + X[r, d] G[r, :] over the block's rows r in
+ * order. The G vectors are read under their masks (the last one's lanes
+ * past C as 0, so the panel's padding stays 0). NV and TD are constants. */
+TARGET static inline ALWAYS_INLINE void FN(grad_tile)(
+    const T *X, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t d0, const T *G, ptrdiff_t ldg,
+    T *dwp, ptrdiff_t ldw, int fresh, MASK last, const int NV, const int TD)
+{
+    V acc[CV_MAX_TILE][CV_MAX_GROUP];
+    for (int t = 0; t < TD; t++)
+        for (int v = 0; v < NV; v++)
+            acc[t][v] = fresh ? ZERO : LOAD(dwp + t * ldw + v * VL);
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        V gv[CV_MAX_GROUP];
+        for (int v = 0; v < NV; v++) {
+            gv[v] = LOAD_MASKED(v == NV - 1 ? last : FULL_MASK, G + r * ldg + v * VL);
+            KEEP_IN_REGISTER(gv[v]);
+        }
+        const T *x = X + r * ldx + d0;
+        for (int t = 0; t < TD; t++) {
+            const V xb = SPLAT_LOAD(x + t);
+            for (int v = 0; v < NV; v++)
+                acc[t][v] = VFMA(xb, gv[v], acc[t][v]);
+        }
+    }
+    for (int t = 0; t < TD; t++)
+        for (int v = 0; v < NV; v++)
+            STORE(dwp + t * ldw + v * VL, acc[t][v]);
+}
+
+/* One group of NV vectors over all of D: whole tiles of TD values of d,
+ * then the last D % TD one value at a time. */
+TARGET static inline ALWAYS_INLINE void FN(grad_group)(
+    const T *X, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t D, const T *G, ptrdiff_t ldg,
+    T *dwp, ptrdiff_t ldw, int fresh, MASK last, const int NV, const int TD)
+{
+    ptrdiff_t d0 = 0;
+    for (; d0 + TD <= D; d0 += TD)
+        FN(grad_tile)(X, ldx, rows, d0, G, ldg, dwp + d0 * ldw, ldw, fresh, last, NV, TD);
+    for (; d0 < D; d0++)
+        FN(grad_tile)(X, ldx, rows, d0, G, ldg, dwp + d0 * ldw, ldw, fresh, last, NV, 1);
+}
+
+/* dW panel (fresh ? 0 : itself) + X_block^T G, X_block the block the last
+ * scores call on this scratch saw. The next block (next, next_ld,
+ * next_rows) is left to the hardware prefetchers: asking for it, all at
+ * once or a few lines a tile, made the pass 5-40% slower. */
+TARGET static void FN(grad)(ptrdiff_t rows, ptrdiff_t D, const T *G, ptrdiff_t C,
+                            T *dWp, int fresh, const T *next, ptrdiff_t next_ld,
+                            ptrdiff_t next_rows, void *scratch)
+{
+    const classvec_block *block = (const classvec_block *)scratch;
+    const T *X = (const T *)block->X;
+    (void)next, (void)next_ld, (void)next_rows;
+    ptrdiff_t ldx = block->ldx;
+    ptrdiff_t Cp = (C + VL - 1) / VL * VL, n_vec = Cp / VL;
+    for (ptrdiff_t v0 = 0; v0 < n_vec; v0 += CV_MAX_GROUP) {
+        int nv = n_vec - v0 < CV_MAX_GROUP ? (int)(n_vec - v0) : CV_MAX_GROUP;
+        MASK last = FN(last_mask)(C, v0 + nv);
+        const T *g = G + v0 * VL;
+        T *dwp = dWp + v0 * VL;
+        switch (nv) {
+        case 1: FN(grad_group)(X, ldx, rows, D, g, C, dwp, Cp, fresh, last, 1, 12); break;
+        case 2: FN(grad_group)(X, ldx, rows, D, g, C, dwp, Cp, fresh, last, 2, 12); break;
+        case 3: FN(grad_group)(X, ldx, rows, D, g, C, dwp, Cp, fresh, last, 3, 8); break;
+        case 4: FN(grad_group)(X, ldx, rows, D, g, C, dwp, Cp, fresh, last, 4, 6); break;
+        }
+    }
+}
+
+/* dW[d, c] = (keep ? dW[d, c] : 0) + sum_k acc_k[d, c] for d in [d_begin,
+ * d_end), the n_acc panels acc_k = acc + k * acc_stride added in order k. */
+TARGET static void FN(finish)(const T *acc, ptrdiff_t n_acc, ptrdiff_t acc_stride,
+                              ptrdiff_t C, ptrdiff_t d_begin, ptrdiff_t d_end, T *dW,
+                              int keep)
+{
+    ptrdiff_t Cp = (C + VL - 1) / VL * VL, n_vec = Cp / VL;
+    MASK last = FN(last_mask)(C, n_vec);
+    for (ptrdiff_t d = d_begin; d < d_end; d++)
+        for (ptrdiff_t v = 0; v < n_vec; v++) {
+            const T *from = acc + d * Cp + v * VL;
+            V sum = LOAD(from);
+            for (ptrdiff_t k = 1; k < n_acc; k++)
+                sum = sum + LOAD(from + k * acc_stride);
+            MASK m = v == n_vec - 1 ? last : FULL_MASK;
+            T *to = dW + d * C + v * VL;
+            if (keep)
+                sum = LOAD_MASKED(m, to) + sum;
+            STORE_MASKED(to, m, sum);
+        }
+}

@@ -1,0 +1,209 @@
+"""svm_loss's single pass by the class-vector kernels (kernels/classvec.h),
+for more classes than the few-classes kernels take, on every path this CPU
+runs that has them: agreement with the reference over the kernels' edges,
+determinism across threads and layouts, accumulation, and the dispatch."""
+
+import contextlib
+
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import maxmargin
+from maxmargin import _hinge, reference
+
+from helpers import DTYPES, KINDS, assert_close, integer_problem, layouts
+
+PATHS = _hinge.class_vector_paths()
+
+
+@contextlib.contextmanager
+def class_vectors(path):
+    """svm_loss takes the class-vector pass above 16 classes at every N, in
+    both dtypes, on the given path."""
+    previous_path = _hinge.simd_path()
+    previous = _hinge.class_vector_limits(max_classes=10**6, min_rows=0,
+                                          max_classes_f64=10**6)
+    _hinge.select_simd_path(path)
+    try:
+        yield
+    finally:
+        _hinge.select_simd_path(previous_path)
+        _hinge.class_vector_limits(*previous)
+
+
+@contextlib.contextmanager
+def two_gemms():
+    previous = _hinge.class_vector_limits(max_classes=0, max_classes_f64=0)
+    try:
+        yield
+    finally:
+        _hinge.class_vector_limits(*previous)
+
+
+@st.composite
+def problems(draw):
+    """Shapes around the kernels' edges: N across tiles of 12, 8 and 6 rows
+    and row blocks; D across tiles of 12, 8 and 6 values and their rest; C
+    from 17 up across groups of four vectors and a partial last vector."""
+    dtype = draw(st.sampled_from(DTYPES))
+    n = draw(st.integers(1, 70))
+    d = draw(st.sampled_from([1, 2, 5, 6, 7, 12, 13, 25, 100, 257]))
+    c = draw(st.sampled_from([17, 24, 31, 32, 33, 48, 63, 64, 65, 100, 129, 140]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if draw(st.booleans()):
+        W, X, b, y = integer_problem(rng, n, d, c, dtype)
+    else:
+        W = rng.standard_normal((d, c)).astype(dtype)
+        X = rng.standard_normal((n, d)).astype(dtype)
+        b = rng.standard_normal(c).astype(dtype)
+        y = rng.integers(0, c, n)
+    options = dict(
+        reg=draw(st.sampled_from([0.0, 0.25])),
+        delta=draw(st.sampled_from([0.0, 1.0])),
+        p=draw(st.sampled_from([1, 2])),
+        kind=draw(st.sampled_from(KINDS)),
+        reduction=draw(st.sampled_from(["mean", "sum"])),
+        sample_weight=rng.uniform(0, 2, n) if draw(st.booleans()) else None,
+    )
+    if draw(st.booleans()):
+        options["b"] = b
+    return W, X, y, options
+
+
+@pytest.mark.parametrize("path", PATHS)
+@given(problem=problems())
+def test_agrees_with_the_reference(path, problem):
+    W, X, y, options = problem
+    want = reference.svm_loss(W, X, y, **options)
+    with class_vectors(path):
+        got = maxmargin.svm_loss(W, X, y, **options)
+    assert len(got) == len(want)
+    for mine, theirs in zip(got, want):
+        assert_close(mine, theirs, W.dtype, 4 * max(X.shape), what=path)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("c", [32, 100])
+def test_cifar_like_shape_agrees_with_the_reference(path, dtype, c):
+    """D = 3073, N = 300: several row blocks and chunks."""
+    rng = np.random.default_rng(3)
+    W = (rng.standard_normal((3073, c)) * 1e-2).astype(dtype)
+    X = rng.standard_normal((300, 3073)).astype(dtype)
+    b = rng.standard_normal(c).astype(dtype)
+    y = rng.integers(0, c, 300)
+    want = reference.svm_loss(W, X, y, b=b, reg=0.1, p=2)
+    with class_vectors(path):
+        got = maxmargin.svm_loss(W, X, y, b=b, reg=0.1, p=2)
+    for mine, theirs in zip(got, want):
+        assert_close(mine, theirs, dtype, scale=3073)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_exact_scores_give_the_two_gemm_loss_exactly(path, dtype):
+    rng = np.random.default_rng(8)
+    W, X, b, y = integer_problem(rng, 97, 45, 37, dtype)
+    for kind in KINDS:
+        with two_gemms():
+            want = maxmargin.svm_loss(W, X, y, b=b, kind=kind)
+        with class_vectors(path):
+            got = maxmargin.svm_loss(W, X, y, b=b, kind=kind)
+        assert got[0] == want[0]
+        for mine, theirs in zip(got[1:], want[1:]):
+            assert_close(mine, theirs, dtype, scale=97 * 4)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_identical_for_every_thread_count(path, dtype):
+    rng = np.random.default_rng(4)
+    W = rng.standard_normal((130, 40)).astype(dtype)
+    X = rng.standard_normal((1000, 130)).astype(dtype)
+    b = rng.standard_normal(40).astype(dtype)
+    y = rng.integers(0, 40, 1000)
+    with class_vectors(path):
+        first = maxmargin.svm_loss(W, X, y, b=b, reg=0.5, n_threads=1)
+        for threads in (2, 3, 4):
+            again = maxmargin.svm_loss(W, X, y, b=b, reg=0.5, n_threads=threads)
+            assert again[0] == first[0]
+            for mine, theirs in zip(again[1:], first[1:]):
+                np.testing.assert_array_equal(mine, theirs)
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_identical_for_every_layout(path, dtype):
+    """Rows of X that are not unit-strided are gathered first: same result."""
+    rng = np.random.default_rng(6)
+    W = rng.standard_normal((21, 20)).astype(dtype)
+    X = rng.standard_normal((50, 21)).astype(dtype)
+    y = rng.integers(0, 20, 50)
+    with class_vectors(path):
+        want = maxmargin.svm_loss(W, X, y)
+        for x_name, X_l in layouts(X):
+            for w_name, W_l in layouts(W):
+                got = maxmargin.svm_loss(W_l, X_l, y)
+                assert got[0] == want[0], (x_name, w_name)
+                np.testing.assert_array_equal(got[1], want[1], err_msg=f"{x_name} {w_name}")
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_accumulates_into_the_given_buffers(path):
+    rng = np.random.default_rng(9)
+    W = rng.standard_normal((40, 33))
+    b = rng.standard_normal(33)
+    X1, X2 = rng.standard_normal((64, 40)), rng.standard_normal((70, 40))
+    y1, y2 = rng.integers(0, 33, 64), rng.integers(0, 33, 70)
+    with class_vectors(path):
+        _, dW1, db1 = maxmargin.svm_loss(W, X1, y1, b=b, reg=0.1)
+        _, dW2, db2 = maxmargin.svm_loss(W, X2, y2, b=b, reg=0.1)
+        dW, db = dW1.copy(), db1.copy()
+        maxmargin.svm_loss(W, X2, y2, b=b, reg=0.1, dW_out=dW, db_out=db, accumulate=True)
+    assert_close(dW, dW1 + dW2, np.float64)
+    assert_close(db, db1 + db2, np.float64)
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_nan_in_X_reaches_the_loss_and_gradient(path):
+    rng = np.random.default_rng(2)
+    W = rng.standard_normal((30, 20))
+    X = rng.standard_normal((40, 30))
+    X[7, 29] = np.nan  # in the last d-tile's rest
+    y = rng.integers(0, 20, 40)
+    with class_vectors(path):
+        loss, dW = maxmargin.svm_loss(W, X, y)
+    with np.errstate(invalid="ignore"):
+        want = reference.svm_loss(W, X, y)
+    assert np.isnan(loss) and np.isnan(want[0])
+    np.testing.assert_array_equal(np.isnan(dW), np.isnan(want[1]))
+    assert np.isnan(dW).any()
+
+
+def test_the_paths_with_class_vector_kernels():
+    # AVX-512 only; the others run the two GEMMs above 16 classes.
+    assert set(PATHS) <= {"avx512"}
+    assert set(PATHS) == set(_hinge.simd_paths()) & {"avx512"}
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_default_limits_take_the_pass_for_float32_only(path):
+    """By default float32 with 17-64 classes and N >= 256 takes the
+    class-vector pass, float64 the two GEMMs: the default call gives the
+    bits of the forced choice."""
+    rng = np.random.default_rng(12)
+    for dtype, forced in ((np.float32, class_vectors(path)), (np.float64, two_gemms())):
+        W = rng.standard_normal((50, 32)).astype(dtype)
+        X = rng.standard_normal((300, 50)).astype(dtype)
+        y = rng.integers(0, 32, 300)
+        previous = _hinge.simd_path()
+        _hinge.select_simd_path(path)
+        try:
+            default = maxmargin.svm_loss(W, X, y)
+        finally:
+            _hinge.select_simd_path(previous)
+        with forced:
+            want = maxmargin.svm_loss(W, X, y)
+        assert default[0] == want[0]
+        np.testing.assert_array_equal(default[1], want[1])

@@ -124,18 +124,21 @@ cdef Py_ssize_t FEWCLASS_BLOCK_BYTES = 192 * 1024
 cdef Py_ssize_t FEWCLASS_CHUNK_MIN_ROWS = 32
 cdef Py_ssize_t FEWCLASS_MAX_CHUNKS = 8
 
-# Above FEWCLASS_MAX_CLASSES and up to CLASSVEC_MAX_CLASSES classes (float32;
+# From CLASSVEC_MIN_CLASSES up to CLASSVEC_MAX_CLASSES classes (float32;
 # CLASSVEC_MAX_CLASSES_F64 for float64), on a path with the class-vector
-# kernels (classvec.h: AVX-512), the same single pass runs them instead:
-# products vectorised along the classes, row blocks of about
-# CLASSVEC_BLOCK_BYTES of X (24-36 rows at D = 3073 float32 measured best,
-# 48-64 slower), from CLASSVEC_MIN_ROWS rows up. Against the two GEMMs on
-# the AVX-512 machine (interleaved, float32): 0.44-0.89x for C = 17-48 at
-# N = 256-4096, D = 100-3073; 0.84-0.99x at C = 64; 1.28-1.58x at C = 100
-# (two groups of vectors: X read twice). float64 measured 1.02-1.84x at C =
-# 17-64 (the two GEMMs there take S^T, see COLUMN_SCORES): off.
+# kernels (classvec.h: AVX-512), the same single pass runs them instead of
+# the few-classes kernels or the two GEMMs: products vectorised along the
+# classes, row blocks of about CLASSVEC_BLOCK_BYTES of X (24-36 rows at D =
+# 3073 float32 measured best, 48-64 slower), from CLASSVEC_MIN_ROWS rows up.
+# On the AVX-512 machine, interleaved: against the few-classes kernels
+# 1.12-1.26x at C = 10, 0.96-1.08x at C = 11-12, 0.77-0.94x at C = 13-16
+# (both dtypes); against the two GEMMs, float32, 0.44-0.89x for C = 17-48
+# at N = 256-4096, D = 100-3073, 0.84-0.99x at C = 64, 1.28-1.58x at C = 100
+# (two groups of vectors: X read twice); float64 1.02-1.84x at C = 17-64
+# (the two GEMMs there take S^T, see COLUMN_SCORES).
+cdef Py_ssize_t CLASSVEC_MIN_CLASSES = 13
 cdef Py_ssize_t CLASSVEC_MAX_CLASSES = 64
-cdef Py_ssize_t CLASSVEC_MAX_CLASSES_F64 = 0
+cdef Py_ssize_t CLASSVEC_MAX_CLASSES_F64 = 16
 cdef Py_ssize_t CLASSVEC_MIN_ROWS = 256
 cdef Py_ssize_t CLASSVEC_BLOCK_BYTES = 384 * 1024
 
@@ -1027,12 +1030,13 @@ cdef double svm_loss_run(
     cdef const fewclass_kernels* single_pass = NULL
     cdef Py_ssize_t single_pass_block = 0
     if n_samples > 0 and n_features > 0:
-        if n_classes <= FEWCLASS_MAX_CLASSES and n_samples >= FEWCLASS_MIN_ROWS:
-            single_pass, single_pass_block = fewclass_active(), FEWCLASS_BLOCK_BYTES
-        elif (CLASSVEC != NULL and n_samples >= CLASSVEC_MIN_ROWS
-              and n_classes <= (CLASSVEC_MAX_CLASSES if itemsize == sizeof(float)
-                                else CLASSVEC_MAX_CLASSES_F64)):
+        if (CLASSVEC != NULL and n_samples >= CLASSVEC_MIN_ROWS
+                and CLASSVEC_MIN_CLASSES <= n_classes
+                and n_classes <= (CLASSVEC_MAX_CLASSES if itemsize == sizeof(float)
+                                  else CLASSVEC_MAX_CLASSES_F64)):
             single_pass, single_pass_block = CLASSVEC, CLASSVEC_BLOCK_BYTES
+        elif n_classes <= FEWCLASS_MAX_CLASSES and n_samples >= FEWCLASS_MIN_ROWS:
+            single_pass, single_pass_block = fewclass_active(), FEWCLASS_BLOCK_BYTES
     if single_pass != NULL:
         row_loss = <double*>malloc(n_samples * sizeof(double))
         if row_loss == NULL:
@@ -1427,17 +1431,20 @@ def few_class_limits(max_classes=None, min_rows=None, block_bytes=None,
 
 
 def class_vector_limits(max_classes=None, min_rows=None, block_bytes=None,
-                        max_classes_f64=None):
+                        max_classes_f64=None, min_classes=None):
     """When svm_loss takes the single pass by the class-vector kernels
-    (FEWCLASS_MAX_CLASSES < C <= max_classes, or max_classes_f64 in
-    float64, and N >= min_rows, on a path that has them) and the bytes of X
-    in its row blocks. Returns the (max_classes, min_rows, block_bytes,
-    max_classes_f64) in force before the call and sets the ones given. For
-    the tests and benchmarks; process-wide."""
+    (min_classes <= C <= max_classes, or max_classes_f64 in float64, and
+    N >= min_rows, on a path that has them; before the few-classes kernels)
+    and the bytes of X in its row blocks. Returns the (max_classes,
+    min_rows, block_bytes, max_classes_f64, min_classes) in force before the
+    call and sets the ones given. For the tests and benchmarks;
+    process-wide."""
     global CLASSVEC_MAX_CLASSES, CLASSVEC_MIN_ROWS, CLASSVEC_BLOCK_BYTES
-    global CLASSVEC_MAX_CLASSES_F64
+    global CLASSVEC_MAX_CLASSES_F64, CLASSVEC_MIN_CLASSES
     before = (CLASSVEC_MAX_CLASSES, CLASSVEC_MIN_ROWS, CLASSVEC_BLOCK_BYTES,
-              CLASSVEC_MAX_CLASSES_F64)
+              CLASSVEC_MAX_CLASSES_F64, CLASSVEC_MIN_CLASSES)
+    if min_classes is not None:
+        CLASSVEC_MIN_CLASSES = min_classes
     if max_classes is not None:
         CLASSVEC_MAX_CLASSES = max_classes
     if min_rows is not None:

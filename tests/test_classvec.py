@@ -19,11 +19,11 @@ PATHS = _hinge.class_vector_paths()
 
 @contextlib.contextmanager
 def class_vectors(path):
-    """svm_loss takes the class-vector pass above 16 classes at every N, in
-    both dtypes, on the given path."""
+    """svm_loss takes the class-vector pass at every C and N, in both
+    dtypes, on the given path."""
     previous_path = _hinge.simd_path()
     previous = _hinge.class_vector_limits(max_classes=10**6, min_rows=0,
-                                          max_classes_f64=10**6)
+                                          max_classes_f64=10**6, min_classes=0)
     _hinge.select_simd_path(path)
     try:
         yield
@@ -45,11 +45,12 @@ def two_gemms():
 def problems(draw):
     """Shapes around the kernels' edges: N across tiles of 12, 8 and 6 rows
     and row blocks; D across tiles of 12, 8 and 6 values and their rest; C
-    from 17 up across groups of four vectors and a partial last vector."""
+    from 1 up across one vector, groups of four and a partial last vector."""
     dtype = draw(st.sampled_from(DTYPES))
     n = draw(st.integers(1, 70))
     d = draw(st.sampled_from([1, 2, 5, 6, 7, 12, 13, 25, 100, 257]))
-    c = draw(st.sampled_from([17, 24, 31, 32, 33, 48, 63, 64, 65, 100, 129, 140]))
+    c = draw(st.sampled_from([1, 2, 10, 13, 16, 17, 24, 31, 32, 33, 48, 63, 64, 65, 100,
+                              129, 140]))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     if draw(st.booleans()):
         W, X, b, y = integer_problem(rng, n, d, c, dtype)
@@ -188,15 +189,18 @@ def test_the_paths_with_class_vector_kernels():
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_default_limits_take_the_pass_for_float32_only(path):
-    """By default float32 with 17-64 classes and N >= 256 takes the
-    class-vector pass, float64 the two GEMMs: the default call gives the
-    bits of the forced choice."""
+def test_default_limits(path):
+    """By default, from N = 256: 13-64 classes in float32 and 13-16 in
+    float64 take the class-vector pass; float64 with 32 the two GEMMs. The
+    default call gives the bits of the forced choice."""
     rng = np.random.default_rng(12)
-    for dtype, forced in ((np.float32, class_vectors(path)), (np.float64, two_gemms())):
-        W = rng.standard_normal((50, 32)).astype(dtype)
+    for dtype, c, forced in ((np.float32, 32, class_vectors(path)),
+                             (np.float32, 13, class_vectors(path)),
+                             (np.float64, 16, class_vectors(path)),
+                             (np.float64, 32, two_gemms())):
+        W = rng.standard_normal((50, c)).astype(dtype)
         X = rng.standard_normal((300, 50)).astype(dtype)
-        y = rng.integers(0, 32, 300)
+        y = rng.integers(0, c, 300)
         previous = _hinge.simd_path()
         _hinge.select_simd_path(path)
         try:

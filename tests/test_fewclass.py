@@ -22,25 +22,30 @@ PATHS = _hinge.simd_paths()
 
 @contextlib.contextmanager
 def single_pass(path):
-    """svm_loss takes the single pass at every shape, on the given path."""
+    """svm_loss takes the few-classes single pass at every shape, on the
+    given path (the class-vector kernels off)."""
     previous_path = _hinge.simd_path()
     previous_limits = _hinge.few_class_limits(max_classes=10**6, min_rows=0)
+    previous_vectors = _hinge.class_vector_limits(max_classes=0, max_classes_f64=0)
     _hinge.select_simd_path(path)
     try:
         yield
     finally:
         _hinge.select_simd_path(previous_path)
         _hinge.few_class_limits(*previous_limits)
+        _hinge.class_vector_limits(*previous_vectors)
 
 
 @contextlib.contextmanager
 def two_gemms():
     """svm_loss takes the two-GEMM path at every shape."""
     previous_limits = _hinge.few_class_limits(max_classes=0)
+    previous_vectors = _hinge.class_vector_limits(max_classes=0, max_classes_f64=0)
     try:
         yield
     finally:
         _hinge.few_class_limits(*previous_limits)
+        _hinge.class_vector_limits(*previous_vectors)
 
 
 @st.composite

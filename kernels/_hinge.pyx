@@ -1023,6 +1023,8 @@ cdef double svm_loss_run(
                                and n_features > 0 and n_samples >= TRANSPOSED_DW_MIN_ROWS)
     cdef bint column_scores = False
     cdef floating* S_t = NULL   # (C, N): S^T, for column_scores
+    cdef floating* scores       # what the margin pass reads: S or S_t
+    cdef Py_ssize_t s_rs, s_cs
 
     cdef Py_ssize_t bad = -1
     if n_samples > 0:
@@ -1112,34 +1114,31 @@ cdef double svm_loss_run(
         start = 0
         while start < n_samples:
             rows = min(block_rows, n_samples - start)
-            # Scores. With a bias the block starts as rows of b and the GEMM
-            # adds into it (beta = 1); BLAS would otherwise spend the same
-            # pass zeroing it.
             if sw != NULL:
                 block_sw = sw + start
+            # Scores. With a bias the block starts as rows of b and the GEMM
+            # adds into it (beta = 1); BLAS would otherwise spend the same
+            # pass zeroing it. With column_scores they are S^T (C, N) =
+            # W^T X^T, read by the margin pass with a stride into G = S's
+            # scratch.
             if column_scores:
-                # S^T (C, N) = W^T X^T, then the margin pass from its
-                # columns into G = S's scratch, row-major.
-                if b_ptr != NULL:
+                scores, s_rs, s_cs = S_t, 1, rows
+            else:
+                scores, s_rs, s_cs = S, n_classes, 1
+            if b_ptr != NULL:
+                for i in range(rows):
                     for j in range(n_classes):
-                        for i in range(rows):
-                            S_t[j * rows + i] = b_ptr[j]
+                        scores[i * s_rs + j * s_cs] = b_ptr[j]
+            if column_scores:
                 gemm(n_classes, rows, n_features, 1, w_ptr, w_cs, w_rs,
                      x_ptr + start * x_rs, x_cs, x_rs, 1 if b_ptr != NULL else 0,
                      S_t, rows)
-                margin_pass(S_t, 1, rows, rows, n_classes, y + start,
-                            <floating>delta, p, crammer_singer, block_sw, cw, denom,
-                            S, row_loss + start, margin_threads)
             else:
-                if b_ptr != NULL:
-                    for i in range(rows):
-                        for j in range(n_classes):
-                            S[i * n_classes + j] = b_ptr[j]
                 gemm(rows, n_classes, n_features, 1, x_ptr + start * x_rs, x_rs, x_cs,
                      w_ptr, w_rs, w_cs, 1 if b_ptr != NULL else 0, S, n_classes)
-                margin_pass(S, n_classes, 1, rows, n_classes, y + start,
-                            <floating>delta, p, crammer_singer, block_sw, cw, denom,
-                            S, row_loss + start, margin_threads)
+            margin_pass(scores, s_rs, s_cs, rows, n_classes, y + start,
+                        <floating>delta, p, crammer_singer, block_sw, cw, denom,
+                        S, row_loss + start, margin_threads)
             # db: column sums of G, in float64 whatever the dtype.
             if col_sum != NULL:
                 for i in range(rows):

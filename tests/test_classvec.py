@@ -1,9 +1,8 @@
 """svm_loss's single pass by the class-vector kernels (kernels/classvec.h),
 for more classes than the few-classes kernels take, on every path this CPU
 runs that has them: agreement with the reference over the kernels' edges,
-determinism across threads and layouts, accumulation, and the dispatch."""
-
-import contextlib
+NaN, and the dispatch. Exactness against the two GEMMs, threads, layouts
+and accumulation are tested for both single passes in test_fewclass.py."""
 
 import numpy as np
 import pytest
@@ -12,33 +11,8 @@ from hypothesis import given, strategies as st
 import maxmargin
 from maxmargin import _hinge, reference
 
-from helpers import DTYPES, KINDS, assert_close, integer_problem, layouts
-
-PATHS = _hinge.class_vector_paths()
-
-
-@contextlib.contextmanager
-def class_vectors(path):
-    """svm_loss takes the class-vector pass at every C and N, in both
-    dtypes, on the given path."""
-    previous_path = _hinge.simd_path()
-    previous = _hinge.class_vector_limits(max_classes=10**6, min_rows=0,
-                                          max_classes_f64=10**6, min_classes=0)
-    _hinge.select_simd_path(path)
-    try:
-        yield
-    finally:
-        _hinge.select_simd_path(previous_path)
-        _hinge.class_vector_limits(*previous)
-
-
-@contextlib.contextmanager
-def two_gemms():
-    previous = _hinge.class_vector_limits(max_classes=0, max_classes_f64=0)
-    try:
-        yield
-    finally:
-        _hinge.class_vector_limits(*previous)
+from helpers import DTYPES, KINDS, assert_close, integer_problem
+from single_passes import CLASS_VECTOR_PATHS as PATHS, class_vectors, two_gemms
 
 
 @st.composite
@@ -99,71 +73,6 @@ def test_cifar_like_shape_agrees_with_the_reference(path, dtype, c):
         got = maxmargin.svm_loss(W, X, y, b=b, reg=0.1, p=2)
     for mine, theirs in zip(got, want):
         assert_close(mine, theirs, dtype, scale=3073)
-
-
-@pytest.mark.parametrize("path", PATHS)
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_exact_scores_give_the_two_gemm_loss_exactly(path, dtype):
-    rng = np.random.default_rng(8)
-    W, X, b, y = integer_problem(rng, 97, 45, 37, dtype)
-    for kind in KINDS:
-        with two_gemms():
-            want = maxmargin.svm_loss(W, X, y, b=b, kind=kind)
-        with class_vectors(path):
-            got = maxmargin.svm_loss(W, X, y, b=b, kind=kind)
-        assert got[0] == want[0]
-        for mine, theirs in zip(got[1:], want[1:]):
-            assert_close(mine, theirs, dtype, scale=97 * 4)
-
-
-@pytest.mark.parametrize("path", PATHS)
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_identical_for_every_thread_count(path, dtype):
-    rng = np.random.default_rng(4)
-    W = rng.standard_normal((130, 40)).astype(dtype)
-    X = rng.standard_normal((1000, 130)).astype(dtype)
-    b = rng.standard_normal(40).astype(dtype)
-    y = rng.integers(0, 40, 1000)
-    with class_vectors(path):
-        first = maxmargin.svm_loss(W, X, y, b=b, reg=0.5, n_threads=1)
-        for threads in (2, 3, 4):
-            again = maxmargin.svm_loss(W, X, y, b=b, reg=0.5, n_threads=threads)
-            assert again[0] == first[0]
-            for mine, theirs in zip(again[1:], first[1:]):
-                np.testing.assert_array_equal(mine, theirs)
-
-
-@pytest.mark.parametrize("path", PATHS)
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_identical_for_every_layout(path, dtype):
-    """Rows of X that are not unit-strided are gathered first: same result."""
-    rng = np.random.default_rng(6)
-    W = rng.standard_normal((21, 20)).astype(dtype)
-    X = rng.standard_normal((50, 21)).astype(dtype)
-    y = rng.integers(0, 20, 50)
-    with class_vectors(path):
-        want = maxmargin.svm_loss(W, X, y)
-        for x_name, X_l in layouts(X):
-            for w_name, W_l in layouts(W):
-                got = maxmargin.svm_loss(W_l, X_l, y)
-                assert got[0] == want[0], (x_name, w_name)
-                np.testing.assert_array_equal(got[1], want[1], err_msg=f"{x_name} {w_name}")
-
-
-@pytest.mark.parametrize("path", PATHS)
-def test_accumulates_into_the_given_buffers(path):
-    rng = np.random.default_rng(9)
-    W = rng.standard_normal((40, 33))
-    b = rng.standard_normal(33)
-    X1, X2 = rng.standard_normal((64, 40)), rng.standard_normal((70, 40))
-    y1, y2 = rng.integers(0, 33, 64), rng.integers(0, 33, 70)
-    with class_vectors(path):
-        _, dW1, db1 = maxmargin.svm_loss(W, X1, y1, b=b, reg=0.1)
-        _, dW2, db2 = maxmargin.svm_loss(W, X2, y2, b=b, reg=0.1)
-        dW, db = dW1.copy(), db1.copy()
-        maxmargin.svm_loss(W, X2, y2, b=b, reg=0.1, dW_out=dW, db_out=db, accumulate=True)
-    assert_close(dW, dW1 + dW2, np.float64)
-    assert_close(db, db1 + db2, np.float64)
 
 
 @pytest.mark.parametrize("path", PATHS)

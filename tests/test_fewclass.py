@@ -1,8 +1,9 @@
 """svm_loss's single pass for few classes (kernels/fewclass.h) on every SIMD
 path this CPU runs: agreement with the reference and with the two-GEMM
-path, determinism across threads and layouts, and the run-time dispatch."""
+path, determinism across threads and layouts, and the run-time dispatch.
+The exactness, thread, layout and accumulation tests run the class-vector
+single pass (kernels/classvec.h) too."""
 
-import contextlib
 import os
 import platform
 import subprocess
@@ -16,36 +17,8 @@ import maxmargin
 from maxmargin import _hinge, reference
 
 from helpers import DTYPES, KINDS, assert_close, integer_problem, layouts
-
-PATHS = _hinge.simd_paths()
-
-
-@contextlib.contextmanager
-def single_pass(path):
-    """svm_loss takes the few-classes single pass at every shape, on the
-    given path (the class-vector kernels off)."""
-    previous_path = _hinge.simd_path()
-    previous_limits = _hinge.few_class_limits(max_classes=10**6, min_rows=0)
-    previous_vectors = _hinge.class_vector_limits(max_classes=0, max_classes_f64=0)
-    _hinge.select_simd_path(path)
-    try:
-        yield
-    finally:
-        _hinge.select_simd_path(previous_path)
-        _hinge.few_class_limits(*previous_limits)
-        _hinge.class_vector_limits(*previous_vectors)
-
-
-@contextlib.contextmanager
-def two_gemms():
-    """svm_loss takes the two-GEMM path at every shape."""
-    previous_limits = _hinge.few_class_limits(max_classes=0)
-    previous_vectors = _hinge.class_vector_limits(max_classes=0, max_classes_f64=0)
-    try:
-        yield
-    finally:
-        _hinge.few_class_limits(*previous_limits)
-        _hinge.class_vector_limits(*previous_vectors)
+from single_passes import EVERY_SINGLE_PASS, FEW_CLASS_PATHS as PATHS
+from single_passes import few_classes as single_pass, two_gemms
 
 
 @st.composite
@@ -113,33 +86,34 @@ def test_cifar_shape_agrees_with_the_reference(path, dtype, kind):
             assert_close(mine, theirs, dtype, scale=3073)
 
 
-@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("passing, path, more", EVERY_SINGLE_PASS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_exact_scores_give_the_two_gemm_loss_exactly(path, dtype):
+def test_exact_scores_give_the_two_gemm_loss_exactly(passing, path, more, dtype):
     """With small integers every score is exact in any summation order, so
     the margins, the kinks hit and the loss are those of the GEMM path, bit
     for bit; the gradients agree to rounding."""
     rng = np.random.default_rng(8)
-    W, X, b, y = integer_problem(rng, 97, 45, 7, dtype)
+    W, X, b, y = integer_problem(rng, 97, 45, 7 + more, dtype)
     for kind in KINDS:
         with two_gemms():
             want = maxmargin.svm_loss(W, X, y, b=b, kind=kind)
-        with single_pass(path):
+        with passing(path):
             got = maxmargin.svm_loss(W, X, y, b=b, kind=kind)
         assert got[0] == want[0]
         for mine, theirs in zip(got[1:], want[1:]):
             assert_close(mine, theirs, dtype, scale=97 * 4)
 
 
-@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("passing, path, more", EVERY_SINGLE_PASS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_identical_for_every_thread_count(path, dtype):
+def test_identical_for_every_thread_count(passing, path, more, dtype):
     rng = np.random.default_rng(4)
-    W = rng.standard_normal((130, 10)).astype(dtype)
+    c = 10 + more
+    W = rng.standard_normal((130, c)).astype(dtype)
     X = rng.standard_normal((1000, 130)).astype(dtype)
-    b = rng.standard_normal(10).astype(dtype)
-    y = rng.integers(0, 10, 1000)
-    with single_pass(path):
+    b = rng.standard_normal(c).astype(dtype)
+    y = rng.integers(0, c, 1000)
+    with passing(path):
         first = maxmargin.svm_loss(W, X, y, b=b, reg=0.5, n_threads=1)
         for threads in (2, 3, 4):
             again = maxmargin.svm_loss(W, X, y, b=b, reg=0.5, n_threads=threads)
@@ -148,15 +122,15 @@ def test_identical_for_every_thread_count(path, dtype):
                 np.testing.assert_array_equal(mine, theirs)
 
 
-@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("passing, path, more", EVERY_SINGLE_PASS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_identical_for_every_layout(path, dtype):
+def test_identical_for_every_layout(passing, path, more, dtype):
     """Rows of X that are not unit-strided are gathered first: same result."""
     rng = np.random.default_rng(6)
-    W = rng.standard_normal((21, 6)).astype(dtype)
+    W = rng.standard_normal((21, 6 + more)).astype(dtype)
     X = rng.standard_normal((50, 21)).astype(dtype)
-    y = rng.integers(0, 6, 50)
-    with single_pass(path):
+    y = rng.integers(0, 6 + more, 50)
+    with passing(path):
         want = maxmargin.svm_loss(W, X, y)
         for x_name, X_l in layouts(X):
             for w_name, W_l in layouts(W):
@@ -165,14 +139,14 @@ def test_identical_for_every_layout(path, dtype):
                 np.testing.assert_array_equal(got[1], want[1], err_msg=f"{x_name} {w_name}")
 
 
-@pytest.mark.parametrize("path", PATHS)
-def test_accumulates_into_the_given_buffers(path):
+@pytest.mark.parametrize("passing, path, more", EVERY_SINGLE_PASS)
+def test_accumulates_into_the_given_buffers(passing, path, more):
     rng = np.random.default_rng(9)
-    W = rng.standard_normal((40, 5))
-    b = rng.standard_normal(5)
+    W = rng.standard_normal((40, 5 + more))
+    b = rng.standard_normal(5 + more)
     X1, X2 = rng.standard_normal((64, 40)), rng.standard_normal((70, 40))
-    y1, y2 = rng.integers(0, 5, 64), rng.integers(0, 5, 70)
-    with single_pass(path):
+    y1, y2 = rng.integers(0, 5 + more, 64), rng.integers(0, 5 + more, 70)
+    with passing(path):
         _, dW1, db1 = maxmargin.svm_loss(W, X1, y1, b=b, reg=0.1)
         _, dW2, db2 = maxmargin.svm_loss(W, X2, y2, b=b, reg=0.1)
         dW, db = dW1.copy(), db1.copy()

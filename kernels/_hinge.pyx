@@ -127,21 +127,34 @@ cdef Py_ssize_t FEWCLASS_BLOCK_BYTES = 192 * 1024
 cdef Py_ssize_t FEWCLASS_CHUNK_MIN_ROWS = 128
 cdef Py_ssize_t FEWCLASS_MAX_CHUNKS = 8
 
-# From CLASSVEC_MIN_CLASSES up to CLASSVEC_MAX_CLASSES classes (float32;
-# CLASSVEC_MAX_CLASSES_F64 for float64), on a path with the class-vector
-# kernels (classvec.h: AVX-512), the same single pass runs them instead of
-# the few-classes kernels or the two GEMMs: products vectorised along the
-# classes, row blocks of about CLASSVEC_BLOCK_BYTES of X (24-36 rows at D =
-# 3073 float32 measured best, 48-64 slower), from CLASSVEC_MIN_ROWS rows up.
+# On a path with the class-vector kernels (classvec.h: AVX-512, AVX2), the
+# same single pass runs them instead of the few-classes kernels or the two
+# GEMMs for the classes of that path's range in CLASSVEC_RANGES: products
+# vectorised along the classes, row blocks of about CLASSVEC_BLOCK_BYTES of
+# X (24-36 rows at D = 3073 float32 measured best, 48-64 slower; on the
+# AVX2 machine 96-384 KiB alike), from CLASSVEC_MIN_ROWS rows up.
 # On the AVX-512 machine, interleaved: against the few-classes kernels
 # 1.12-1.26x at C = 10, 0.96-1.08x at C = 11-12, 0.77-0.94x at C = 13-16
 # (both dtypes); against the two GEMMs, float32, 0.44-0.89x for C = 17-48
 # at N = 256-4096, D = 100-3073, 0.84-0.99x at C = 64, 1.28-1.58x at C = 100
 # (two groups of vectors: X read twice); float64 1.02-1.84x at C = 17-64
 # (the two GEMMs there take S^T, see COLUMN_SCORES).
-cdef Py_ssize_t CLASSVEC_MIN_CLASSES = 13
-cdef Py_ssize_t CLASSVEC_MAX_CLASSES = 64
-cdef Py_ssize_t CLASSVEC_MAX_CLASSES_F64 = 16
+# On the AVX2 machine (16 registers: tiles of 12 x 1, 6 x 2, 4 x 3), float32
+# against the two GEMMs: 0.45-0.76x for C = 17-32 at N >= 1000 (D = 512 and
+# 3073), 0.48-1.25x at N = 256-500 (parity on the whole), 0.6-1.7x at C =
+# 48-64; against the few-classes kernels at C = 13-16 better at D = 3073,
+# 1.5-2x worse at D = 512 and N <= 500; float64 0.5-0.7x at N = 4096, D =
+# 3073 but 1.0-1.6x at D = 512 or N = 500. Hence 17-32 float32 only there.
+# Each range is (fewest classes, most in float32, most in float64).
+CLASSVEC_RANGES = {"avx512": (13, 64, 16), "avx2": (17, 32, 0)}
+# The active path's range (select_simd_path), and overrides of it set by
+# class_vector_limits (-1: the path's own).
+cdef Py_ssize_t CLASSVEC_PATH_MIN_CLASSES = 0
+cdef Py_ssize_t CLASSVEC_PATH_MAX_CLASSES = 0
+cdef Py_ssize_t CLASSVEC_PATH_MAX_CLASSES_F64 = 0
+cdef Py_ssize_t CLASSVEC_MIN_CLASSES = -1
+cdef Py_ssize_t CLASSVEC_MAX_CLASSES = -1
+cdef Py_ssize_t CLASSVEC_MAX_CLASSES_F64 = -1
 cdef Py_ssize_t CLASSVEC_MIN_ROWS = 256
 cdef Py_ssize_t CLASSVEC_BLOCK_BYTES = 384 * 1024
 
@@ -982,6 +995,20 @@ def svm_loss_common(W, X, y, b, reg, delta, p, kind, reduction, int usable_cpus)
     return loss, dW, db
 
 
+cdef inline bint class_vector_range_holds(Py_ssize_t n_classes, bint single) noexcept nogil:
+    """Whether C is in the class-vector range of the active path (or its
+    overrides), for float32 (single) or float64."""
+    cdef Py_ssize_t low = (CLASSVEC_MIN_CLASSES if CLASSVEC_MIN_CLASSES >= 0
+                           else CLASSVEC_PATH_MIN_CLASSES)
+    cdef Py_ssize_t high
+    if single:
+        high = CLASSVEC_MAX_CLASSES if CLASSVEC_MAX_CLASSES >= 0 else CLASSVEC_PATH_MAX_CLASSES
+    else:
+        high = (CLASSVEC_MAX_CLASSES_F64 if CLASSVEC_MAX_CLASSES_F64 >= 0
+                else CLASSVEC_PATH_MAX_CLASSES_F64)
+    return low <= n_classes <= high
+
+
 cdef double svm_loss_run(
         const floating* w_ptr, Py_ssize_t w_rs, Py_ssize_t w_cs,
         const floating* x_ptr, Py_ssize_t x_rs, Py_ssize_t x_cs,
@@ -1036,9 +1063,7 @@ cdef double svm_loss_run(
     cdef Py_ssize_t single_pass_block = 0
     if n_samples > 0 and n_features > 0:
         if (CLASSVEC != NULL and n_samples >= CLASSVEC_MIN_ROWS
-                and CLASSVEC_MIN_CLASSES <= n_classes
-                and n_classes <= (CLASSVEC_MAX_CLASSES if itemsize == sizeof(float)
-                                  else CLASSVEC_MAX_CLASSES_F64)):
+                and class_vector_range_holds(n_classes, itemsize == sizeof(float))):
             single_pass, single_pass_block = CLASSVEC, CLASSVEC_BLOCK_BYTES
         elif n_classes <= FEWCLASS_MAX_CLASSES and n_samples >= FEWCLASS_MIN_ROWS:
             single_pass, single_pass_block = fewclass_active(), FEWCLASS_BLOCK_BYTES
@@ -1397,10 +1422,13 @@ def select_simd_path(name):
     a name not compiled in or a path this CPU cannot run."""
     if not isinstance(name, str):
         raise TypeError(f"SIMD path: expected a str, got {type(name).__name__}")
-    global RANKING_FLAT, CLASSVEC
+    global RANKING_FLAT, CLASSVEC, CLASSVEC_PATH_MIN_CLASSES, CLASSVEC_PATH_MAX_CLASSES
+    global CLASSVEC_PATH_MAX_CLASSES_F64
     status = fewclass_select(name.encode())
     RANKING_FLAT = ranking_flat_for(fewclass_active().name)
     CLASSVEC = classvec_for(fewclass_active().name)
+    (CLASSVEC_PATH_MIN_CLASSES, CLASSVEC_PATH_MAX_CLASSES,
+     CLASSVEC_PATH_MAX_CLASSES_F64) = CLASSVEC_RANGES.get(simd_path(), (0, 0, 0))
     if status == -1:
         raise ValueError(f"unknown SIMD path {name!r}: expected 'auto' or one of "
                          f"{', '.join(_compiled_paths())}")
@@ -1437,10 +1465,12 @@ def class_vector_limits(max_classes=None, min_rows=None, block_bytes=None,
     """When svm_loss takes the single pass by the class-vector kernels
     (min_classes <= C <= max_classes, or max_classes_f64 in float64, and
     N >= min_rows, on a path that has them; before the few-classes kernels)
-    and the bytes of X in its row blocks. Returns the (max_classes,
-    min_rows, block_bytes, max_classes_f64, min_classes) in force before the
-    call and sets the ones given. For the tests and benchmarks;
-    process-wide."""
+    and the bytes of X in its row blocks. The class bounds override the
+    active path's range (CLASSVEC_RANGES, `class_vector_ranges`); -1 gives
+    a bound back to the path. Returns the (max_classes, min_rows,
+    block_bytes, max_classes_f64, min_classes) in force before the call (-1
+    where the path's own) and sets the ones given. For the tests and
+    benchmarks; process-wide."""
     global CLASSVEC_MAX_CLASSES, CLASSVEC_MIN_ROWS, CLASSVEC_BLOCK_BYTES
     global CLASSVEC_MAX_CLASSES_F64, CLASSVEC_MIN_CLASSES
     before = (CLASSVEC_MAX_CLASSES, CLASSVEC_MIN_ROWS, CLASSVEC_BLOCK_BYTES,
@@ -1456,6 +1486,13 @@ def class_vector_limits(max_classes=None, min_rows=None, block_bytes=None,
     if max_classes_f64 is not None:
         CLASSVEC_MAX_CLASSES_F64 = max_classes_f64
     return before
+
+
+def class_vector_ranges():
+    """{path: (fewest classes, most in float32, most in float64)}: where
+    svm_loss takes the class-vector kernels by default on each path that
+    has them."""
+    return {path: CLASSVEC_RANGES[path] for path in class_vector_paths()}
 
 
 def gemm_limits(blocking_min_bytes=None, column_scores=None):

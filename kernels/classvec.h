@@ -1,6 +1,6 @@
 /* svm_loss's single pass with its products vectorised along the classes,
  * for more classes than the few-classes kernels take (fewclass.h), on the
- * AVX-512 path.
+ * AVX-512 and AVX2 paths.
  *
  * The few-classes kernels vectorise along D: at C = 10 a vector of classes
  * would leave 6 of 16 lanes empty. From C = 16 up whole vectors of classes
@@ -14,8 +14,9 @@
  *           classes, the block's rows in order, added to a chunk's dW
  *           panel
  *
- * with TR = TD = 12, 12, 8, 6 for NV = 1, 2, 3, 4 (24 accumulators at
- * most); classes beyond four vectors go in further groups of at most four.
+ * with TR = TD = 12, 12, 8, 6 for NV = 1, 2, 3, 4 on AVX-512 (24
+ * accumulators of 32 registers at most) and 12, 6, 4 for NV = 1, 2, 3 on
+ * AVX2 (12 of 16); more classes than a group holds go in further groups.
  * W and the dW panels are D x Cp, Cp = C rounded up to whole vectors, the
  * padding zero. X is read in place (rows of adjacent elements): scores
  * leaves the block's address in the scratch for grad.

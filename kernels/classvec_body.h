@@ -15,24 +15,29 @@
  *   ZERO            a vector of zeros
  *   KEEP_IN_REGISTER(v)  see fewclass_body.h
  *   ALWAYS_INLINE
+ *   CV_GROUP        vectors of classes a tile holds at most (<= 4)
+ *   CV_TILE_1 .. CV_TILE_4   rows (scores) or values of d (grad) of a tile
+ *                   of 1 .. 4 vectors (<= 12): the path's register budget
  *
  * Layouts: the W panel and the dW panels are D rows of Cp = C rounded up
  * to whole vectors (the padding zero); S and G are rows x C, row-major.
  */
 
-/* Accumulators a tile holds: TR rows (or TD values of d) x NV vectors. */
+/* Accumulators a tile holds: TR rows (or TD values of d) x NV vectors,
+ * within these bounds on every path. */
+#ifndef CV_MAX_GROUP
 #define CV_MAX_GROUP 4
 #define CV_MAX_TILE 12
+#endif
 
-/* Rows (scores) or values of d (grad) of a tile of nv vectors of classes:
- * 12 x 2 = 24, 8 x 3 = 24, 6 x 4 = 24 accumulators; 12 x 1 leaves room. */
+/* Rows (scores) of a tile of nv vectors of classes, on this path. */
 static inline int FN(tile_length)(int nv)
 {
-    return nv <= 2 ? 12 : nv == 3 ? 8 : 6;
+    return nv == 1 ? CV_TILE_1 : nv == 2 ? CV_TILE_2 : nv == 3 ? CV_TILE_3 : CV_TILE_4;
 }
 
 /* The mask of a group's last vector: the classes left, or every lane. */
-static inline MASK FN(last_mask)(ptrdiff_t C, ptrdiff_t v_end)
+TARGET static inline MASK FN(last_mask)(ptrdiff_t C, ptrdiff_t v_end)
 {
     ptrdiff_t left = C - (v_end - 1) * VL;
     return left >= VL ? FULL_MASK : LANES_MASK((int)left);
@@ -77,7 +82,12 @@ TARGET static inline ALWAYS_INLINE void FN(score_tile)(
                 acc[r][v] = VFMA(xb, wv[v], acc[r][v]);
         }
     }
-    for (int r = 0; r < live; r++) {
+    /* Bounded by the constant TR, not by `live`: with constant indices
+     * only, the accumulators stay in registers (else GCC keeps the array
+     * on the stack and stores it at every d). */
+    for (int r = 0; r < TR; r++) {
+        if (r >= live)
+            break;
         T *out = S + (r0 + r) * lds;
         for (int v = 0; v < NV - 1; v++)
             STORE(out + v * VL, acc[r][v]);
@@ -94,8 +104,8 @@ TARGET static void FN(scores)(const T *X, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff
     block->X = X;
     block->ldx = ldx;
     ptrdiff_t Cp = (C + VL - 1) / VL * VL, n_vec = Cp / VL;
-    for (ptrdiff_t v0 = 0; v0 < n_vec; v0 += CV_MAX_GROUP) {
-        int nv = n_vec - v0 < CV_MAX_GROUP ? (int)(n_vec - v0) : CV_MAX_GROUP;
+    for (ptrdiff_t v0 = 0; v0 < n_vec; v0 += CV_GROUP) {
+        int nv = n_vec - v0 < CV_GROUP ? (int)(n_vec - v0) : CV_GROUP;
         int tr = FN(tile_length)(nv);
         MASK last = FN(last_mask)(C, v0 + nv);
         const T *w = Wp + v0 * VL;
@@ -103,10 +113,16 @@ TARGET static void FN(scores)(const T *X, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff
         for (ptrdiff_t r0 = 0; r0 < rows; r0 += tr) {
             int live = rows - r0 < tr ? (int)(rows - r0) : tr;
             switch (nv) {
-            case 1: FN(score_tile)(X, ldx, r0, live, w, Cp, D, s, C, last, 1, 12); break;
-            case 2: FN(score_tile)(X, ldx, r0, live, w, Cp, D, s, C, last, 2, 12); break;
-            case 3: FN(score_tile)(X, ldx, r0, live, w, Cp, D, s, C, last, 3, 8); break;
-            case 4: FN(score_tile)(X, ldx, r0, live, w, Cp, D, s, C, last, 4, 6); break;
+            case 1: FN(score_tile)(X, ldx, r0, live, w, Cp, D, s, C, last, 1, CV_TILE_1); break;
+#if CV_GROUP >= 2
+            case 2: FN(score_tile)(X, ldx, r0, live, w, Cp, D, s, C, last, 2, CV_TILE_2); break;
+#endif
+#if CV_GROUP >= 3
+            case 3: FN(score_tile)(X, ldx, r0, live, w, Cp, D, s, C, last, 3, CV_TILE_3); break;
+#endif
+#if CV_GROUP >= 4
+            case 4: FN(score_tile)(X, ldx, r0, live, w, Cp, D, s, C, last, 4, CV_TILE_4); break;
+#endif
             }
         }
     }
@@ -116,11 +132,14 @@ TARGET static void FN(scores)(const T *X, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff
 
 /* TD rows d0.. of the dW panel (rows ldw apart), NV vectors from dwp:
  * (fresh ? 0 : themselves) + X[r, d] G[r, :] over the block's rows r in
- * order. The G vectors are read under their masks (the last one's lanes
- * past C as 0, so the panel's padding stays 0). NV and TD are constants. */
+ * order. With PARTIAL the last G vector is read under its mask (its lanes
+ * past C as 0, so the panel's padding stays 0); whole vectors are plain
+ * loads (AVX2's masked loads take a register for the mask, and 16 are
+ * all there are). NV, TD and PARTIAL are constants. */
 TARGET static inline ALWAYS_INLINE void FN(grad_tile)(
     const T *X, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t d0, const T *G, ptrdiff_t ldg,
-    T *dwp, ptrdiff_t ldw, int fresh, MASK last, const int NV, const int TD)
+    T *dwp, ptrdiff_t ldw, int fresh, MASK last, const int NV, const int TD,
+    const int PARTIAL)
 {
     V acc[CV_MAX_TILE][CV_MAX_GROUP];
     for (int t = 0; t < TD; t++)
@@ -129,7 +148,10 @@ TARGET static inline ALWAYS_INLINE void FN(grad_tile)(
     for (ptrdiff_t r = 0; r < rows; r++) {
         V gv[CV_MAX_GROUP];
         for (int v = 0; v < NV; v++) {
-            gv[v] = LOAD_MASKED(v == NV - 1 ? last : FULL_MASK, G + r * ldg + v * VL);
+            if (PARTIAL && v == NV - 1)
+                gv[v] = LOAD_MASKED(last, G + r * ldg + v * VL);
+            else
+                gv[v] = LOAD(G + r * ldg + v * VL);
             KEEP_IN_REGISTER(gv[v]);
         }
         const T *x = X + r * ldx + d0;
@@ -148,13 +170,27 @@ TARGET static inline ALWAYS_INLINE void FN(grad_tile)(
  * then the last D % TD one value at a time. */
 TARGET static inline ALWAYS_INLINE void FN(grad_group)(
     const T *X, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t D, const T *G, ptrdiff_t ldg,
-    T *dwp, ptrdiff_t ldw, int fresh, MASK last, const int NV, const int TD)
+    T *dwp, ptrdiff_t ldw, int fresh, MASK last, const int NV, const int TD,
+    const int PARTIAL)
 {
     ptrdiff_t d0 = 0;
     for (; d0 + TD <= D; d0 += TD)
-        FN(grad_tile)(X, ldx, rows, d0, G, ldg, dwp + d0 * ldw, ldw, fresh, last, NV, TD);
+        FN(grad_tile)(X, ldx, rows, d0, G, ldg, dwp + d0 * ldw, ldw, fresh, last, NV, TD,
+                      PARTIAL);
     for (; d0 < D; d0++)
-        FN(grad_tile)(X, ldx, rows, d0, G, ldg, dwp + d0 * ldw, ldw, fresh, last, NV, 1);
+        FN(grad_tile)(X, ldx, rows, d0, G, ldg, dwp + d0 * ldw, ldw, fresh, last, NV, 1,
+                      PARTIAL);
+}
+
+/* A group of NV vectors, its last one whole or partial. */
+TARGET static inline ALWAYS_INLINE void FN(grad_any_group)(
+    const T *X, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t D, const T *G, ptrdiff_t ldg,
+    T *dwp, ptrdiff_t ldw, int fresh, MASK last, int partial, const int NV, const int TD)
+{
+    if (partial)
+        FN(grad_group)(X, ldx, rows, D, G, ldg, dwp, ldw, fresh, last, NV, TD, 1);
+    else
+        FN(grad_group)(X, ldx, rows, D, G, ldg, dwp, ldw, fresh, last, NV, TD, 0);
 }
 
 /* dW panel (fresh ? 0 : itself) + X_block^T G, X_block the block the last
@@ -170,16 +206,31 @@ TARGET static void FN(grad)(ptrdiff_t rows, ptrdiff_t D, const T *G, ptrdiff_t C
     (void)next, (void)next_ld, (void)next_rows;
     ptrdiff_t ldx = block->ldx;
     ptrdiff_t Cp = (C + VL - 1) / VL * VL, n_vec = Cp / VL;
-    for (ptrdiff_t v0 = 0; v0 < n_vec; v0 += CV_MAX_GROUP) {
-        int nv = n_vec - v0 < CV_MAX_GROUP ? (int)(n_vec - v0) : CV_MAX_GROUP;
+    for (ptrdiff_t v0 = 0; v0 < n_vec; v0 += CV_GROUP) {
+        int nv = n_vec - v0 < CV_GROUP ? (int)(n_vec - v0) : CV_GROUP;
         MASK last = FN(last_mask)(C, v0 + nv);
+        int partial = v0 + nv == n_vec && C % VL != 0;
         const T *g = G + v0 * VL;
         T *dwp = dWp + v0 * VL;
         switch (nv) {
-        case 1: FN(grad_group)(X, ldx, rows, D, g, C, dwp, Cp, fresh, last, 1, 12); break;
-        case 2: FN(grad_group)(X, ldx, rows, D, g, C, dwp, Cp, fresh, last, 2, 12); break;
-        case 3: FN(grad_group)(X, ldx, rows, D, g, C, dwp, Cp, fresh, last, 3, 8); break;
-        case 4: FN(grad_group)(X, ldx, rows, D, g, C, dwp, Cp, fresh, last, 4, 6); break;
+        case 1: FN(grad_any_group)(X, ldx, rows, D, g, C, dwp, Cp, fresh, last, partial, 1,
+                                     CV_TILE_1);
+            break;
+#if CV_GROUP >= 2
+        case 2: FN(grad_any_group)(X, ldx, rows, D, g, C, dwp, Cp, fresh, last, partial, 2,
+                                     CV_TILE_2);
+            break;
+#endif
+#if CV_GROUP >= 3
+        case 3: FN(grad_any_group)(X, ldx, rows, D, g, C, dwp, Cp, fresh, last, partial, 3,
+                                     CV_TILE_3);
+            break;
+#endif
+#if CV_GROUP >= 4
+        case 4: FN(grad_any_group)(X, ldx, rows, D, g, C, dwp, Cp, fresh, last, partial, 4,
+                                     CV_TILE_4);
+            break;
+#endif
         }
     }
 }
@@ -191,6 +242,9 @@ TARGET static void FN(finish)(const T *acc, ptrdiff_t n_acc, ptrdiff_t acc_strid
                               int keep)
 {
     ptrdiff_t Cp = (C + VL - 1) / VL * VL, n_vec = Cp / VL;
+    /* Vectors of dW that end inside a row are stored whole (AVX2's masked
+     * stores are slow); a partial last one under its mask. */
+    ptrdiff_t whole = C % VL == 0 ? n_vec : n_vec - 1;
     MASK last = FN(last_mask)(C, n_vec);
     for (ptrdiff_t d = d_begin; d < d_end; d++)
         for (ptrdiff_t v = 0; v < n_vec; v++) {
@@ -198,10 +252,15 @@ TARGET static void FN(finish)(const T *acc, ptrdiff_t n_acc, ptrdiff_t acc_strid
             V sum = LOAD(from);
             for (ptrdiff_t k = 1; k < n_acc; k++)
                 sum = sum + LOAD(from + k * acc_stride);
-            MASK m = v == n_vec - 1 ? last : FULL_MASK;
             T *to = dW + d * C + v * VL;
-            if (keep)
-                sum = LOAD_MASKED(m, to) + sum;
-            STORE_MASKED(to, m, sum);
+            if (v < whole) {
+                if (keep)
+                    sum = LOAD(to) + sum;
+                STORE(to, sum);
+            } else {
+                if (keep)
+                    sum = LOAD_MASKED(last, to) + sum;
+                STORE_MASKED(to, last, sum);
+            }
         }
 }

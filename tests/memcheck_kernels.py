@@ -1,7 +1,8 @@
 """Call every kernel once in each of its paths, for valgrind's memcheck
 (tests/valgrind.sh): both dtypes, the few-classes single pass on every SIMD
-path this CPU runs and the two-GEMM path, unusual layouts, out buffers with
-accumulate, and calls that fail validation or in the kernel (a bad label).
+path this CPU runs, the class-vector pass on every path that has it, and the
+two-GEMM path, unusual layouts, out buffers with accumulate, and calls that
+fail validation or in the kernel (a bad label).
 Prints "memcheck kernels: OK" at the end; nothing is timed."""
 
 import os
@@ -39,6 +40,21 @@ def main():
                     W_used = W[: layout.shape[1]]
                     maxmargin.svm_loss(W_used, layout, y, b=b, kind=kind, p=2,
                                        sample_weight=weights, reg=0.1, n_threads=2)
+        # The class-vector pass on every path that has it: a partial last
+        # vector (C = 20), whole ones in two groups (C = 32 on AVX2), a
+        # strided X, accumulation.
+        for path in _hinge.class_vector_paths():
+            _hinge.select_simd_path(path)
+            before = _hinge.class_vector_limits(max_classes=10**6, min_rows=0,
+                                                max_classes_f64=10**6, min_classes=0)
+            for c in (20, 32):
+                Wc = rng.standard_normal((37, c)).astype(dtype)
+                yc = rng.integers(0, c, 300)
+                maxmargin.svm_loss(Wc, X, yc, b=np.ones(c, dtype), p=2, reg=0.1,
+                                   sample_weight=weights, n_threads=2)
+                maxmargin.svm_loss(Wc[::2], X[:, ::2], yc, dW_out=np.ones_like(Wc[::2]),
+                                   accumulate=True)
+            _hinge.class_vector_limits(*before)
         _hinge.select_simd_path("auto")
         before = _hinge.few_class_limits(max_classes=0)  # the two-GEMM path
         dW, db = np.zeros_like(W), np.zeros_like(b)

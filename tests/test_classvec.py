@@ -12,7 +12,7 @@ import maxmargin
 from maxmargin import _hinge, reference
 
 from helpers import DTYPES, KINDS, assert_close, integer_problem
-from single_passes import CLASS_VECTOR_PATHS as PATHS, class_vectors, two_gemms
+from single_passes import CLASS_VECTOR_PATHS as PATHS, class_vectors, few_classes, two_gemms
 
 
 @st.composite
@@ -92,21 +92,30 @@ def test_nan_in_X_reaches_the_loss_and_gradient(path):
 
 
 def test_the_paths_with_class_vector_kernels():
-    # AVX-512 only; the others run the two GEMMs above 16 classes.
-    assert set(PATHS) <= {"avx512"}
-    assert set(PATHS) == set(_hinge.simd_paths()) & {"avx512"}
+    # AVX-512 and AVX2; the baseline runs the two GEMMs above 16 classes.
+    assert set(PATHS) == set(_hinge.simd_paths()) & {"avx512", "avx2"}
+    assert set(_hinge.class_vector_ranges()) == set(PATHS)
 
 
 @pytest.mark.parametrize("path", PATHS)
 def test_default_limits(path):
-    """By default, from N = 256: 13-64 classes in float32 and 13-16 in
-    float64 take the class-vector pass; float64 with 32 the two GEMMs. The
-    default call gives the bits of the forced choice."""
+    """By default, from N = 256, the classes of the path's range take the
+    class-vector pass (AVX-512: 13-64 in float32, 13-16 in float64; AVX2:
+    17-32 in float32 only); just outside it the other paths. The default
+    call gives the bits of the forced choice."""
+    low, high, high_f64 = _hinge.class_vector_ranges()[path]
+    assert 13 <= low <= 17 and 32 <= high <= 64 and high_f64 in (0, 16)
+
+    def outside(c):  # below the range: the few-classes pass; above: GEMMs
+        return few_classes(path) if c <= 16 else two_gemms()
+
+    cases = [(np.float32, low, class_vectors(path)), (np.float32, high, class_vectors(path)),
+             (np.float32, low - 1, outside(low - 1)), (np.float32, high + 1, outside(high + 1)),
+             (np.float64, high_f64 + 1, outside(high_f64 + 1))]
+    if high_f64:
+        cases.append((np.float64, high_f64, class_vectors(path)))
     rng = np.random.default_rng(12)
-    for dtype, c, forced in ((np.float32, 32, class_vectors(path)),
-                             (np.float32, 13, class_vectors(path)),
-                             (np.float64, 16, class_vectors(path)),
-                             (np.float64, 32, two_gemms())):
+    for dtype, c, forced in cases:
         W = rng.standard_normal((50, c)).astype(dtype)
         X = rng.standard_normal((300, 50)).astype(dtype)
         y = rng.integers(0, c, 300)

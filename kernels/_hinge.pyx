@@ -91,6 +91,18 @@ cdef Py_ssize_t BLOCKED_MAX_CLASSES = 64
 # 21.8 ms; D = 512, C = 100 4.9 -> 3.7; C = 1000 alike either way).
 cdef Py_ssize_t TRANSPOSED_DW_MIN_ROWS = 128
 cdef Py_ssize_t TRANSPOSED_DW_MAX_CLASSES = 128
+# float32 takes the same orientation from TRANSPOSED_DW_F32_MIN_ROWS rows
+# where SciPy's OpenBLAS runs Haswell/Zen sgemm kernels, which have the same
+# weakness: on the AVX2 machine (AMD), dW alone at N = 4096, D = 3073 21-32
+# ms against 42-46 (C = 10-100); svm_loss's two GEMMs, interleaved: 0.76-0.81x
+# at N = 4096 (C = 48-128, D = 3073), 0.81-0.94x at N = 500, 0.96-0.99x at
+# D = 512, and 1.24-1.35x slower at N = 256. With AVX-512 (SkylakeX kernels)
+# sgemm was measured faster direct, so the choice follows the SIMD path as
+# a proxy for OpenBLAS's kernels: every path but avx512 (select_simd_path).
+# TRANSPOSED_DW_F32 overrides that (-1: the path's choice).
+cdef Py_ssize_t TRANSPOSED_DW_F32_MIN_ROWS = 500
+cdef bint TRANSPOSED_DW_F32_PATH = False
+cdef int TRANSPOSED_DW_F32 = -1
 
 # S = X W in float64, likewise: asked for row-major (N, C), BLAS computes S^T
 # with M = C; computed as S^T = W^T X^T into a (C, N) scratch it gets M = N,
@@ -1046,8 +1058,12 @@ cdef double svm_loss_run(
     cdef floating beta
     cdef bint keep_dW  # dW holds 2 reg W and/or its old value, to be added to
     cdef Py_ssize_t i, j, start, rows, block_rows = n_samples
-    cdef bint transposed_dW = (floating is double and n_classes <= TRANSPOSED_DW_MAX_CLASSES
-                               and n_features > 0 and n_samples >= TRANSPOSED_DW_MIN_ROWS)
+    cdef bint transposed_dW = (n_classes <= TRANSPOSED_DW_MAX_CLASSES and n_features > 0
+                               and n_samples >= TRANSPOSED_DW_MIN_ROWS)
+    if floating is float:
+        transposed_dW = (transposed_dW and n_samples >= TRANSPOSED_DW_F32_MIN_ROWS
+                         and (TRANSPOSED_DW_F32 == 1 if TRANSPOSED_DW_F32 >= 0
+                              else TRANSPOSED_DW_F32_PATH))
     cdef bint column_scores = False
     cdef floating* S_t = NULL   # (C, N): S^T, for column_scores
     cdef floating* scores       # what the margin pass reads: S or S_t
@@ -1423,12 +1439,13 @@ def select_simd_path(name):
     if not isinstance(name, str):
         raise TypeError(f"SIMD path: expected a str, got {type(name).__name__}")
     global RANKING_FLAT, CLASSVEC, CLASSVEC_PATH_MIN_CLASSES, CLASSVEC_PATH_MAX_CLASSES
-    global CLASSVEC_PATH_MAX_CLASSES_F64
+    global CLASSVEC_PATH_MAX_CLASSES_F64, TRANSPOSED_DW_F32_PATH
     status = fewclass_select(name.encode())
     RANKING_FLAT = ranking_flat_for(fewclass_active().name)
     CLASSVEC = classvec_for(fewclass_active().name)
     (CLASSVEC_PATH_MIN_CLASSES, CLASSVEC_PATH_MAX_CLASSES,
      CLASSVEC_PATH_MAX_CLASSES_F64) = CLASSVEC_RANGES.get(simd_path(), (0, 0, 0))
+    TRANSPOSED_DW_F32_PATH = simd_path() != "avx512"
     if status == -1:
         raise ValueError(f"unknown SIMD path {name!r}: expected 'auto' or one of "
                          f"{', '.join(_compiled_paths())}")
@@ -1495,18 +1512,23 @@ def class_vector_ranges():
     return {path: CLASSVEC_RANGES[path] for path in class_vector_paths()}
 
 
-def gemm_limits(blocking_min_bytes=None, column_scores=None):
+def gemm_limits(blocking_min_bytes=None, column_scores=None, transposed_dw_f32=None):
     """The two-GEMM path's choices: the bytes of X from which svm_loss works
-    in row blocks (with at most BLOCKED_MAX_CLASSES classes), and whether
-    float64 may compute S^T = W^T X^T (column_scores). Returns the
-    (blocking_min_bytes, column_scores) in force before the call and sets
-    the ones given. For the tests and benchmarks; process-wide."""
-    global BLOCKING_MIN_BYTES, COLUMN_SCORES
-    before = (BLOCKING_MIN_BYTES, COLUMN_SCORES)
+    in row blocks (with at most BLOCKED_MAX_CLASSES classes), whether
+    float64 may compute S^T = W^T X^T (column_scores), and whether float32
+    computes dW through its (C, D) transpose as float64 does
+    (transposed_dw_f32: 1 or 0; -1, the default, leaves it to the SIMD path).
+    Returns the (blocking_min_bytes, column_scores, transposed_dw_f32) in
+    force before the call and sets the ones given. For the tests and
+    benchmarks; process-wide."""
+    global BLOCKING_MIN_BYTES, COLUMN_SCORES, TRANSPOSED_DW_F32
+    before = (BLOCKING_MIN_BYTES, COLUMN_SCORES, TRANSPOSED_DW_F32)
     if blocking_min_bytes is not None:
         BLOCKING_MIN_BYTES = blocking_min_bytes
     if column_scores is not None:
         COLUMN_SCORES = column_scores
+    if transposed_dw_f32 is not None:
+        TRANSPOSED_DW_F32 = int(transposed_dw_f32)
     return before
 
 

@@ -9,6 +9,7 @@ import maxmargin
 from maxmargin import reference
 
 from helpers import DTYPES, KINDS, assert_close, integer_problem
+from single_passes import two_gemms
 
 
 @st.composite
@@ -189,6 +190,32 @@ def test_float64_dW_through_the_transposed_product(reg, accumulate):
     assert_close(loss, want[0], np.float64)
     assert_close(dW, want[1] + (start if accumulate else 0), np.float64, scale=300)
     assert_close(db, want[2], np.float64, scale=300)
+
+
+@pytest.mark.parametrize("reg", [0.0, 0.5])
+@pytest.mark.parametrize("accumulate", [False, True])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dW_through_the_transposed_product_on_the_two_gemm_path(reg, accumulate, dtype):
+    """The two GEMMs with N >= 500: dW as (X^T G)^T into a scratch, added
+    into dW (float64 always, float32 by the SIMD path's choice), against
+    the reference with the float32 orientation forced either way."""
+    rng = np.random.default_rng(23)
+    W, X, b, y = integer_problem(rng, 600, 30, 40, dtype)
+    want = reference.svm_loss(W, X, y, b=b, reg=reg)
+    start = rng.integers(-3, 4, W.shape).astype(dtype)
+    for transposed in (1, 0):
+        before = maxmargin._hinge.gemm_limits(transposed_dw_f32=transposed)
+        try:
+            with two_gemms():
+                dW = start.copy()
+                loss, _, db = maxmargin.svm_loss(W, X, y, b=b, reg=reg, dW_out=dW,
+                                                 accumulate=accumulate)
+        finally:
+            maxmargin._hinge.gemm_limits(*before)
+        what = f"transposed_dw_f32={transposed}"
+        assert_close(loss, want[0], dtype, what=what)
+        assert_close(dW, want[1] + (start if accumulate else 0), dtype, scale=600, what=what)
+        assert_close(db, want[2], dtype, scale=600, what=what)
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -152,11 +152,12 @@ cdef Py_ssize_t FEWCLASS_MAX_CHUNKS = 8
 # (two groups of vectors: X read twice); float64 1.02-1.84x at C = 17-64
 # (the two GEMMs there take S^T, see COLUMN_SCORES).
 # On the AVX2 machine (16 registers: tiles of 12 x 1, 6 x 2, 4 x 3), float32
-# against the two GEMMs: 0.45-0.76x for C = 17-32 at N >= 1000 (D = 512 and
-# 3073), 0.48-1.25x at N = 256-500 (parity on the whole), 0.6-1.7x at C =
-# 48-64; against the few-classes kernels at C = 13-16 better at D = 3073,
-# 1.5-2x worse at D = 512 and N <= 500; float64 0.5-0.7x at N = 4096, D =
-# 3073 but 1.0-1.6x at D = 512 or N = 500. Hence 17-32 float32 only there.
+# against the two GEMMs: 0.26-0.86x for C = 17-32 at N >= 1000 (D = 512 and
+# 3073), 0.48-1.25x at N = 256-500 (parity on the whole), 0.43-2.29x at C =
+# 48-64 (losses at small N); against the few-classes kernels at C = 13-16
+# better at D = 3073, 1.5-2x worse at D = 512 and N <= 500; float64
+# 0.5-0.7x at N = 4096, D = 3073 but 1.0-1.6x at D = 512 or N = 500. Hence
+# 17-32 in float32 only there.
 # Each range is (fewest classes, most in float32, most in float64).
 CLASSVEC_RANGES = {"avx512": (13, 64, 16), "avx2": (17, 32, 0)}
 # The active path's range (select_simd_path), and overrides of it set by

@@ -1,6 +1,6 @@
-/* The class-vector kernels (classvec_body.h) compiled for AVX2 and AVX-512, and the
- * table the Cython layer picks them from by the name of the dispatch path
- * in use. See classvec.h. */
+/* The class-vector kernels (classvec_body.h) compiled for AVX2 and
+ * AVX-512, and the table the Cython layer picks them from by the name of
+ * the dispatch path in use. See classvec.h. */
 
 #include <stdint.h>
 #include <string.h>

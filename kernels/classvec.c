@@ -59,20 +59,6 @@ typedef struct {
 #define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define ZERO _mm256_setzero_ps()
 #include "classvec_body.h"
-#undef T
-#undef TYPE_TAG
-#undef VL
-#undef V
-#undef MASK
-#undef FULL_MASK
-#undef LANES_MASK
-#undef LOAD
-#undef STORE
-#undef LOAD_MASKED
-#undef STORE_MASKED
-#undef SPLAT_LOAD
-#undef VFMA
-#undef ZERO
 
 #define T double
 #define TYPE_TAG f64
@@ -89,20 +75,6 @@ typedef struct {
 #define VFMA(a, b, c) _mm256_fmadd_pd(a, b, c)
 #define ZERO _mm256_setzero_pd()
 #include "classvec_body.h"
-#undef T
-#undef TYPE_TAG
-#undef VL
-#undef V
-#undef MASK
-#undef FULL_MASK
-#undef LANES_MASK
-#undef LOAD
-#undef STORE
-#undef LOAD_MASKED
-#undef STORE_MASKED
-#undef SPLAT_LOAD
-#undef VFMA
-#undef ZERO
 
 #define PANEL_FUNCTIONS(path)                                                   \
     /* Panels: D rows of C rounded up to whole vectors of the path. */          \
@@ -150,20 +122,6 @@ PANEL_FUNCTIONS(avx2)
 #define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define ZERO _mm512_setzero_ps()
 #include "classvec_body.h"
-#undef T
-#undef TYPE_TAG
-#undef VL
-#undef V
-#undef MASK
-#undef FULL_MASK
-#undef LANES_MASK
-#undef LOAD
-#undef STORE
-#undef LOAD_MASKED
-#undef STORE_MASKED
-#undef SPLAT_LOAD
-#undef VFMA
-#undef ZERO
 
 #define T double
 #define TYPE_TAG f64

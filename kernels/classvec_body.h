@@ -21,6 +21,9 @@
  *
  * Layouts: the W panel and the dW panels are D rows of Cp = C rounded up
  * to whole vectors (the padding zero); S and G are rows x C, row-major.
+ *
+ * The file ends by undefining the per-dtype parameters (T .. ZERO), ready
+ * for the next instantiation; the per-path ones are classvec.c's.
  */
 
 /* Accumulators a tile holds: TR rows (or TD values of d) x NV vectors,
@@ -264,3 +267,18 @@ TARGET static void FN(finish)(const T *acc, ptrdiff_t n_acc, ptrdiff_t acc_strid
             }
         }
 }
+
+#undef T
+#undef TYPE_TAG
+#undef VL
+#undef V
+#undef MASK
+#undef FULL_MASK
+#undef LANES_MASK
+#undef LOAD
+#undef STORE
+#undef LOAD_MASKED
+#undef STORE_MASKED
+#undef SPLAT_LOAD
+#undef VFMA
+#undef ZERO

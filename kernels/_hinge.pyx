@@ -127,7 +127,17 @@ cdef Py_ssize_t FEWCLASS_MAX_CLASSES = 16
 # Below FEWCLASS_MIN_ROWS rows the two GEMMs win: the single pass packs W
 # and unpacks dW, three extra trips through D x C, for too little work.
 cdef Py_ssize_t FEWCLASS_MIN_ROWS = 128
-cdef Py_ssize_t FEWCLASS_BLOCK_BYTES = 192 * 1024
+# The block size follows the path, as a stand-in for the L2 it can count
+# on: 192 KiB on avx512 (kept from the start; 2 MiB of L2 on the Intel
+# machine), 96 KiB elsewhere. On the AVX2 machine (AMD Zen 3, 512 KiB of L2
+# a core), interleaved, 21 rounds, D = 3073, C = 10, 96 KiB against 192:
+# float32 N = 4096 0.80x, N = 256-500 1.01-1.03x; float64 N = 4096 0.96x,
+# N = 500 0.85x, N = 256 0.97x (64 KiB: float32 alike, float64 1.2x
+# slower; the results do not depend on it). FEWCLASS_BLOCK_BYTES overrides
+# the path's (-1: the path's own).
+FEWCLASS_BLOCK_BYTES_BY_PATH = {"avx512": 192 * 1024, "avx2": 96 * 1024, "baseline": 96 * 1024}
+cdef Py_ssize_t FEWCLASS_PATH_BLOCK_BYTES = 96 * 1024
+cdef Py_ssize_t FEWCLASS_BLOCK_BYTES = -1
 # Rows are shared out in chunks, each with its own dW accumulator, added in
 # chunk order at the end: the chunks depend on the shape only, so results
 # are identical for any thread count. A chunk has at least
@@ -711,10 +721,13 @@ cdef int few_class_pass(
     cdef Py_ssize_t block_rows = max(<Py_ssize_t>2, min(<Py_ssize_t>64,
         block_bytes // (n_features * itemsize)))
     block_rows += block_rows % 2  # whole row pairs for the score tiles
-    # Chunks: whole blocks, at least FEWCLASS_CHUNK_MIN_ROWS rows each.
+    # Chunks: at least FEWCLASS_CHUNK_MIN_ROWS rows each, whole row pairs,
+    # and not whole blocks (a chunk's last block may be short): the chunks,
+    # and so the order in which dW's sums are taken, depend on the shape
+    # only, not on the block size, which the SIMD path chooses.
     cdef Py_ssize_t chunk_rows = max(FEWCLASS_CHUNK_MIN_ROWS,
         (n_samples + FEWCLASS_MAX_CHUNKS - 1) // FEWCLASS_MAX_CHUNKS)
-    chunk_rows = (chunk_rows + block_rows - 1) // block_rows * block_rows
+    chunk_rows += chunk_rows % 2
     cdef Py_ssize_t n_chunks = (n_samples + chunk_rows - 1) // chunk_rows
     cdef int team = <int>min(<Py_ssize_t>max(n_threads, 1), n_chunks)
     cdef Py_ssize_t panel = kern.panel_elements(n_features, n_classes, itemsize)
@@ -1083,7 +1096,9 @@ cdef double svm_loss_run(
                 and class_vector_range_holds(n_classes, itemsize == sizeof(float))):
             single_pass, single_pass_block = CLASSVEC, CLASSVEC_BLOCK_BYTES
         elif n_classes <= FEWCLASS_MAX_CLASSES and n_samples >= FEWCLASS_MIN_ROWS:
-            single_pass, single_pass_block = fewclass_active(), FEWCLASS_BLOCK_BYTES
+            single_pass = fewclass_active()
+            single_pass_block = (FEWCLASS_BLOCK_BYTES if FEWCLASS_BLOCK_BYTES >= 0
+                                 else FEWCLASS_PATH_BLOCK_BYTES)
     if single_pass != NULL:
         row_loss = <double*>malloc(n_samples * sizeof(double))
         if row_loss == NULL:
@@ -1440,13 +1455,14 @@ def select_simd_path(name):
     if not isinstance(name, str):
         raise TypeError(f"SIMD path: expected a str, got {type(name).__name__}")
     global RANKING_FLAT, CLASSVEC, CLASSVEC_PATH_MIN_CLASSES, CLASSVEC_PATH_MAX_CLASSES
-    global CLASSVEC_PATH_MAX_CLASSES_F64, TRANSPOSED_DW_F32_PATH
+    global CLASSVEC_PATH_MAX_CLASSES_F64, TRANSPOSED_DW_F32_PATH, FEWCLASS_PATH_BLOCK_BYTES
     status = fewclass_select(name.encode())
     RANKING_FLAT = ranking_flat_for(fewclass_active().name)
     CLASSVEC = classvec_for(fewclass_active().name)
     (CLASSVEC_PATH_MIN_CLASSES, CLASSVEC_PATH_MAX_CLASSES,
      CLASSVEC_PATH_MAX_CLASSES_F64) = CLASSVEC_RANGES.get(simd_path(), (0, 0, 0))
     TRANSPOSED_DW_F32_PATH = simd_path() != "avx512"
+    FEWCLASS_PATH_BLOCK_BYTES = FEWCLASS_BLOCK_BYTES_BY_PATH[simd_path()]
     if status == -1:
         raise ValueError(f"unknown SIMD path {name!r}: expected 'auto' or one of "
                          f"{', '.join(_compiled_paths())}")
@@ -1459,10 +1475,12 @@ def few_class_limits(max_classes=None, min_rows=None, block_bytes=None,
                      chunk_min_rows=None):
     """When svm_loss takes the single pass (C <= max_classes and N >=
     min_rows), the bytes of X in its row blocks, and the fewest rows a chunk
-    (one dW accumulator) may have. Returns the (max_classes, min_rows,
-    block_bytes, chunk_min_rows) in force before the call and sets the ones
-    given. For the tests and benchmarks, which run both paths on the same
-    problems; process-wide, like select_simd_path."""
+    (one dW accumulator) may have. block_bytes overrides the SIMD path's
+    own (FEWCLASS_BLOCK_BYTES_BY_PATH); -1 gives it back. Returns the
+    (max_classes, min_rows, block_bytes, chunk_min_rows) in force before the
+    call (block_bytes -1 where the path's own) and sets the ones given. For
+    the tests and benchmarks, which run both paths on the same problems;
+    process-wide, like select_simd_path."""
     global FEWCLASS_MAX_CLASSES, FEWCLASS_MIN_ROWS, FEWCLASS_BLOCK_BYTES
     global FEWCLASS_CHUNK_MIN_ROWS
     before = (FEWCLASS_MAX_CLASSES, FEWCLASS_MIN_ROWS, FEWCLASS_BLOCK_BYTES,

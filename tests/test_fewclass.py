@@ -106,6 +106,30 @@ def test_exact_scores_give_the_two_gemm_loss_exactly(passing, path, more, dtype)
 
 @pytest.mark.parametrize("passing, path, more", EVERY_SINGLE_PASS)
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_identical_for_every_row_block_size(passing, path, more, dtype):
+    """The block size (per path by default) decides only which rows share a
+    trip through the kernels, never the arithmetic: blocks of one row, of
+    3 KiB, the path's own and of 1 MiB give the same bits."""
+    rng = np.random.default_rng(5)
+    c = 10 + more
+    W = rng.standard_normal((333, c)).astype(dtype)
+    X = rng.standard_normal((600, 333)).astype(dtype)
+    y = rng.integers(0, c, 600)
+    limits = _hinge.few_class_limits if passing is single_pass else _hinge.class_vector_limits
+    with passing(path):
+        default = maxmargin.svm_loss(W, X, y, p=2)
+        for block_bytes in (1, 3 << 10, 1 << 20):
+            before = limits(block_bytes=block_bytes)
+            try:
+                again = maxmargin.svm_loss(W, X, y, p=2)
+            finally:
+                limits(*before)
+            assert again[0] == default[0], block_bytes
+            np.testing.assert_array_equal(again[1], default[1])
+
+
+@pytest.mark.parametrize("passing, path, more", EVERY_SINGLE_PASS)
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_identical_for_every_thread_count(passing, path, more, dtype):
     rng = np.random.default_rng(4)
     c = 10 + more

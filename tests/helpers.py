@@ -41,6 +41,16 @@ def integer_problem(rng, n, d, c, dtype, low=-3, high=4):
     return W, X, b, y
 
 
+def normal_problem(rng, n, d, c, dtype):
+    """W, X, b drawn from the standard normal, and labels y: scores with
+    rounding in them, unlike integer_problem's."""
+    W = rng.standard_normal((d, c)).astype(dtype)
+    X = rng.standard_normal((n, d)).astype(dtype)
+    b = rng.standard_normal(c).astype(dtype)
+    y = rng.integers(0, c, n)
+    return W, X, b, y
+
+
 def layouts(a):
     """(name, array equal to `a`) in many memory layouts."""
     n, m = a.shape

@@ -13,46 +13,39 @@ CLASS_VECTOR_PATHS = _hinge.class_vector_paths()
 
 
 @contextlib.contextmanager
+def _switched(path, **limits):
+    """Within it: the given SIMD path (None: the one in use) and the limits,
+    {function name in _hinge: its keyword arguments}; all restored after."""
+    previous_path = _hinge.simd_path()
+    previous = {name: getattr(_hinge, name)(**kwargs) for name, kwargs in limits.items()}
+    if path is not None:
+        _hinge.select_simd_path(path)
+    try:
+        yield
+    finally:
+        _hinge.select_simd_path(previous_path)
+        for name, before in previous.items():
+            getattr(_hinge, name)(*before)
+
+
 def few_classes(path):
     """svm_loss takes the few-classes single pass at every shape, on the
     given path (the class-vector kernels off)."""
-    previous_path = _hinge.simd_path()
-    previous_limits = _hinge.few_class_limits(max_classes=10**6, min_rows=0)
-    previous_vectors = _hinge.class_vector_limits(max_classes=0, max_classes_f64=0)
-    _hinge.select_simd_path(path)
-    try:
-        yield
-    finally:
-        _hinge.select_simd_path(previous_path)
-        _hinge.few_class_limits(*previous_limits)
-        _hinge.class_vector_limits(*previous_vectors)
+    return _switched(path, few_class_limits=dict(max_classes=10**6, min_rows=0),
+                     class_vector_limits=dict(max_classes=0, max_classes_f64=0))
 
 
-@contextlib.contextmanager
 def class_vectors(path):
     """svm_loss takes the class-vector single pass at every C and N, in both
     dtypes, on the given path."""
-    previous_path = _hinge.simd_path()
-    previous = _hinge.class_vector_limits(max_classes=10**6, min_rows=0,
-                                          max_classes_f64=10**6, min_classes=0)
-    _hinge.select_simd_path(path)
-    try:
-        yield
-    finally:
-        _hinge.select_simd_path(previous_path)
-        _hinge.class_vector_limits(*previous)
+    return _switched(path, class_vector_limits=dict(max_classes=10**6, min_rows=0,
+                                                    max_classes_f64=10**6, min_classes=0))
 
 
-@contextlib.contextmanager
 def two_gemms():
     """svm_loss takes the two-GEMM path at every shape."""
-    previous_limits = _hinge.few_class_limits(max_classes=0)
-    previous_vectors = _hinge.class_vector_limits(max_classes=0, max_classes_f64=0)
-    try:
-        yield
-    finally:
-        _hinge.few_class_limits(*previous_limits)
-        _hinge.class_vector_limits(*previous_vectors)
+    return _switched(None, few_class_limits=dict(max_classes=0),
+                     class_vector_limits=dict(max_classes=0, max_classes_f64=0))
 
 
 # Both single passes on every path that has them, with the classes a test

@@ -11,7 +11,7 @@ from hypothesis import given, strategies as st
 import maxmargin
 from maxmargin import _hinge, reference
 
-from helpers import DTYPES, KINDS, assert_close, integer_problem
+from helpers import DTYPES, KINDS, assert_close, integer_problem, normal_problem
 from single_passes import CLASS_VECTOR_PATHS as PATHS, class_vectors, few_classes, two_gemms
 
 
@@ -26,13 +26,8 @@ def problems(draw):
     c = draw(st.sampled_from([1, 2, 10, 13, 16, 17, 24, 31, 32, 33, 48, 63, 64, 65, 100,
                               129, 140]))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    if draw(st.booleans()):
-        W, X, b, y = integer_problem(rng, n, d, c, dtype)
-    else:
-        W = rng.standard_normal((d, c)).astype(dtype)
-        X = rng.standard_normal((n, d)).astype(dtype)
-        b = rng.standard_normal(c).astype(dtype)
-        y = rng.integers(0, c, n)
+    make = integer_problem if draw(st.booleans()) else normal_problem
+    W, X, b, y = make(rng, n, d, c, dtype)
     options = dict(
         reg=draw(st.sampled_from([0.0, 0.25])),
         delta=draw(st.sampled_from([0.0, 1.0])),

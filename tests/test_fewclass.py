@@ -16,7 +16,7 @@ from hypothesis import given, strategies as st
 import maxmargin
 from maxmargin import _hinge, reference
 
-from helpers import DTYPES, KINDS, assert_close, integer_problem, layouts
+from helpers import DTYPES, KINDS, assert_close, integer_problem, layouts, normal_problem
 from single_passes import EVERY_SINGLE_PASS, FEW_CLASS_PATHS as PATHS
 from single_passes import few_classes as single_pass, two_gemms
 
@@ -31,13 +31,8 @@ def problems(draw):
     d = draw(st.sampled_from([1, 2, 3, 5, 7, 8, 15, 16, 17, 33, 64, 100, 257]))
     c = draw(st.integers(1, 17))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    if draw(st.booleans()):
-        W, X, b, y = integer_problem(rng, n, d, c, dtype)
-    else:
-        W = rng.standard_normal((d, c)).astype(dtype)
-        X = rng.standard_normal((n, d)).astype(dtype)
-        b = rng.standard_normal(c).astype(dtype)
-        y = rng.integers(0, c, n)
+    make = integer_problem if draw(st.booleans()) else normal_problem
+    W, X, b, y = make(rng, n, d, c, dtype)
     options = dict(
         reg=draw(st.sampled_from([0.0, 0.25])),
         delta=draw(st.sampled_from([0.0, 1.0, 3.0])),

@@ -45,6 +45,7 @@
 /* --- baseline: 16-byte vectors, separate multiply and add ------------- */
 
 #define PATH baseline
+#define GRAD_TILE FEWCLASS_TILE
 #define TARGET
 #define VFMA(a, b, c) ((a) * (b) + (c))
 #define VSPLAT_LOAD(p) FN(splat)(*(p))
@@ -82,6 +83,7 @@ typedef double baseline_f64 __attribute__((vector_size(16)));
 #undef V
 
 #undef PATH
+#undef GRAD_TILE
 #undef TARGET
 #undef VFMA
 #undef VSPLAT_LOAD
@@ -91,6 +93,7 @@ typedef double baseline_f64 __attribute__((vector_size(16)));
 /* --- avx2: 32-byte vectors with FMA ------------------------------------ */
 
 #define PATH avx2
+#define GRAD_TILE FEWCLASS_TILE
 #define TARGET FEWCLASS_TARGET("avx2,fma")
 
 #define T float
@@ -122,12 +125,14 @@ typedef double baseline_f64 __attribute__((vector_size(16)));
 #undef VSPLAT_LOAD
 
 #undef PATH
+#undef GRAD_TILE
 #undef TARGET
 
 /* --- avx512: 64-byte vectors with FMA ---------------------------------- */
 
 #define PATH avx512
 #define TARGET FEWCLASS_TARGET("avx512f,avx2,fma")
+#define GRAD_TILE 10  /* 32 registers: 20 accumulators */
 
 #define T float
 #define TYPE_TAG f32
@@ -158,6 +163,7 @@ typedef double baseline_f64 __attribute__((vector_size(16)));
 #undef VSPLAT_LOAD
 
 #undef PATH
+#undef GRAD_TILE
 #undef TARGET
 
 #endif /* FEWCLASS_X86 */
@@ -198,11 +204,12 @@ size_t fewclass_panel_elements(ptrdiff_t D, ptrdiff_t C, size_t itemsize)
 size_t fewclass_scratch_bytes(ptrdiff_t rows, ptrdiff_t D, ptrdiff_t C,
                               size_t itemsize)
 {
-    /* The X panel's rows: whole pairs of vectors, rounded up to 4 KiB,
-     * plus a cache line (fewclass_body.h: panel_stride). */
-    size_t row_bytes = fewclass_panel_elements(D, 1, itemsize) * itemsize;
-    return (size_t)rows * (size_t)(C + 1) * FEWCLASS_MAX_VECTOR_BYTES
-           + (size_t)rows * ((row_bytes + 4095) / 4096 * 4096 + 64);
+    /* The header, then per row: C partial-sum vectors, the last vector
+     * and the last pair (fewclass_body.h: scratch_parts). */
+    (void)D;
+    (void)itemsize;
+    return FEWCLASS_SCRATCH_HEADER
+           + (size_t)rows * (size_t)(C + 3) * FEWCLASS_MAX_VECTOR_BYTES;
 }
 
 /* --- the cached workspace ---------------------------------------------- */

@@ -29,9 +29,9 @@
 #include <stddef.h>
 
 /* Register tiles (fewclass_body.h): the gradient's holds FEWCLASS_TILE
- * classes x 2 vectors, the scores' SCORE_ROWS rows x SCORE_CLASSES classes;
- * either keeps 10-12 vector accumulators, within the 16 registers of
- * SSE2/AVX2. */
+ * classes x 2 vectors (10 classes on AVX-512, which has 32 registers), the
+ * scores' SCORE_ROWS rows x SCORE_CLASSES classes; either keeps 10-12
+ * vector accumulators, within the 16 registers of SSE2/AVX2. */
 #define FEWCLASS_TILE 5
 #ifndef SCORE_ROWS
 #define SCORE_ROWS 2
@@ -40,6 +40,10 @@
 
 /* Largest vector of any path, in bytes: scratch is sized for it. */
 #define FEWCLASS_MAX_VECTOR_BYTES 64
+
+/* Bytes at the start of a block's scratch where `scores` leaves the rows'
+ * address for `grad`. */
+#define FEWCLASS_SCRATCH_HEADER 64
 
 typedef struct {
     const char *name;
@@ -55,8 +59,9 @@ typedef struct {
                        ptrdiff_t col_stride, ptrdiff_t D, ptrdiff_t C,
                        double *Wp);
     /* S[r*C + c] = sum_d X[r*ldx + d] * W[d, c] for r < rows, c < C, from
-     * the W panel; also copies the block into the X panel in `scratch`
-     * (fewclass_scratch_bytes(rows, D, C, itemsize) bytes, any alignment). */
+     * the W panel, with `scratch` (fewclass_scratch_bytes(rows, D, C,
+     * itemsize) bytes, any alignment), where it leaves the block's address
+     * and its last, partial vectors for grad. */
     void (*scores_f32)(const float *X, ptrdiff_t ldx, ptrdiff_t rows,
                        ptrdiff_t D, const float *Wp, ptrdiff_t C, float *S,
                        void *scratch);
@@ -64,9 +69,10 @@ typedef struct {
                        ptrdiff_t D, const double *Wp, ptrdiff_t C, double *S,
                        void *scratch);
     /* dW panel dWp = (fresh ? 0 : dWp) + X_block^T G, G (rows, C)
-     * C-contiguous, adding the rows in order; X_block is the X panel the
-     * last `scores` call on this scratch left behind. Meanwhile prefetches
-     * the next block, next_rows rows of X next_ld apart (none if NULL). */
+     * C-contiguous, adding the rows in order; X_block is the block the last
+     * `scores` call on this scratch read, read again in place (it must not
+     * have changed). Meanwhile prefetches the next block, next_rows rows of
+     * X next_ld apart (none if NULL). */
     void (*grad_f32)(ptrdiff_t rows, ptrdiff_t D, const float *G, ptrdiff_t C,
                      float *dWp, int fresh, const float *next,
                      ptrdiff_t next_ld, ptrdiff_t next_rows, void *scratch);
@@ -87,9 +93,9 @@ typedef struct {
  * path (the panels pad D to whole pairs of vectors). */
 size_t fewclass_panel_elements(ptrdiff_t D, ptrdiff_t C, size_t itemsize);
 
-/* Scratch bytes for a block of `rows` rows, on any path: a vector of
- * partial sums per (row, class), each row's zero-padded last vector, and
- * the X panel. */
+/* Scratch bytes for a block of `rows` rows, on any path: a header, a vector
+ * of partial sums per (row, class), each row's zero-padded last vector and
+ * last pair of vectors. */
 size_t fewclass_scratch_bytes(ptrdiff_t rows, ptrdiff_t D, ptrdiff_t C,
                               size_t itemsize);
 

@@ -46,6 +46,7 @@
 
 #define PATH baseline
 #define GRAD_TILE FEWCLASS_TILE
+#define SCORE_TILE_ROWS SCORE_ROWS
 #define TARGET
 #define VFMA(a, b, c) ((a) * (b) + (c))
 #define VSPLAT_LOAD(p) FN(splat)(*(p))
@@ -84,6 +85,7 @@ typedef double baseline_f64 __attribute__((vector_size(16)));
 
 #undef PATH
 #undef GRAD_TILE
+#undef SCORE_TILE_ROWS
 #undef TARGET
 #undef VFMA
 #undef VSPLAT_LOAD
@@ -94,6 +96,7 @@ typedef double baseline_f64 __attribute__((vector_size(16)));
 
 #define PATH avx2
 #define GRAD_TILE FEWCLASS_TILE
+#define SCORE_TILE_ROWS SCORE_ROWS
 #define TARGET FEWCLASS_TARGET("avx2,fma")
 
 #define T float
@@ -126,13 +129,18 @@ typedef double baseline_f64 __attribute__((vector_size(16)));
 
 #undef PATH
 #undef GRAD_TILE
+#undef SCORE_TILE_ROWS
 #undef TARGET
 
 /* --- avx512: 64-byte vectors with FMA ---------------------------------- */
 
 #define PATH avx512
 #define TARGET FEWCLASS_TARGET("avx512f,avx2,fma")
-#define GRAD_TILE 10  /* 32 registers: 20 accumulators */
+/* 32 registers: 20 accumulators in each tile. Scores in 4 x 5 rather than
+ * 2 x 5: 2-3% faster at C = 10 (2 x 10 alike at D = 3073, 2% slower at
+ * D = 512). */
+#define GRAD_TILE 10
+#define SCORE_TILE_ROWS 4
 
 #define T float
 #define TYPE_TAG f32
@@ -164,6 +172,7 @@ typedef double baseline_f64 __attribute__((vector_size(16)));
 
 #undef PATH
 #undef GRAD_TILE
+#undef SCORE_TILE_ROWS
 #undef TARGET
 
 #endif /* FEWCLASS_X86 */

@@ -29,9 +29,10 @@
 #include <stddef.h>
 
 /* Register tiles (fewclass_body.h): the gradient's holds FEWCLASS_TILE
- * classes x 2 vectors (10 classes on AVX-512, which has 32 registers), the
- * scores' SCORE_ROWS rows x SCORE_CLASSES classes; either keeps 10-12
- * vector accumulators, within the 16 registers of SSE2/AVX2. */
+ * classes x 2 vectors, the scores' SCORE_ROWS rows x SCORE_CLASSES classes;
+ * either keeps 10-12 vector accumulators, within the 16 registers of
+ * SSE2/AVX2. AVX-512, with 32 registers, takes 10 classes x 2 vectors and 4
+ * rows x SCORE_CLASSES (fewclass.c: GRAD_TILE, SCORE_TILE_ROWS). */
 #define FEWCLASS_TILE 5
 #ifndef SCORE_ROWS
 #define SCORE_ROWS 2

@@ -18,13 +18,15 @@
  *                rows' FMAs as a memory operand, loading it twice (measured
  *                10-20% slower on AVX2); empty where there is no such asm
  *   FN(name)     the name of a function of this instantiation
+ *   GRAD_TILE, SCORE_TILE_ROWS  the register tiles' sizes (fewclass.h)
  *   ALWAYS_INLINE  forces the register tiles into their callers (empty
  *                where the compiler has no such attribute)
  *
  * Both kernels vectorise along D and hold register tiles of accumulators:
- *   scores: SCORE_ROWS rows x SCORE_CLASSES classes x 1 vector of D; D is
- *           walked in slices short enough that the slice of W stays in L1
- *           while every row pair of the block passes over it;
+ *   scores: SCORE_TILE_ROWS rows x SCORE_CLASSES classes x 1 vector of D
+ *           (the path's constants); D is walked in slices short enough
+ *           that the slice of W stays in L1 while every tile of rows of
+ *           the block passes over it;
  *   grad:   up to GRAD_TILE classes x 2 vectors of D, looping over the
  *           block's rows while the accumulators stay in registers (the
  *           path's constant: 10 classes, 20 accumulators, where there are
@@ -200,12 +202,12 @@ TARGET static inline ALWAYS_INLINE void FN(score_tile)(
     const T *x, ptrdiff_t x_step, const T *w, ptrdiff_t w_step,
     ptrdiff_t n_vec, V *part, ptrdiff_t C, const int N_ROWS, const int N_CLASSES)
 {
-    V acc[SCORE_ROWS][SCORE_CLASSES];
+    V acc[SCORE_TILE_ROWS][SCORE_CLASSES];
     for (int r = 0; r < N_ROWS; r++)
         for (int c = 0; c < N_CLASSES; c++)
             acc[r][c] = part[r * C + c];
     for (ptrdiff_t v = 0; v < n_vec; v++) {
-        V xv[SCORE_ROWS];
+        V xv[SCORE_TILE_ROWS];
         for (int r = 0; r < N_ROWS; r++)
             xv[r] = FN(load)(x + r * x_step + v * VL);
         for (int c = 0; c < N_CLASSES; c++) {
@@ -227,9 +229,9 @@ TARGET static void FN(score_tile_any)(
 {
 #define FEWCLASS_SCORE_CASE(R, K)                                            \
     case (R) * 8 + (K):                                                      \
-        if ((R) <= SCORE_ROWS && (K) <= SCORE_CLASSES)                       \
+        if ((R) <= SCORE_TILE_ROWS && (K) <= SCORE_CLASSES)                  \
             FN(score_tile)(x, x_step, w, w_step, n_vec, part, C,             \
-                           (R) <= SCORE_ROWS ? (R) : 1,                      \
+                           (R) <= SCORE_TILE_ROWS ? (R) : 1,                 \
                            (K) <= SCORE_CLASSES ? (K) : 1);                  \
         break;
 #define FEWCLASS_SCORE_CASES(R)                                              \
@@ -266,8 +268,8 @@ TARGET static void FN(scores)(const T *X, ptrdiff_t ldx, ptrdiff_t rows,
         /* Whole vectors of this slice come from X, the tail from `tails`. */
         ptrdiff_t from_x = v0 + length <= n_whole ? length : n_whole - v0;
         const T *w_slice = Wp + v0 * C * VL;
-        for (ptrdiff_t r = 0; r < rows; r += SCORE_ROWS) {
-            int n_rows = rows - r < SCORE_ROWS ? (int)(rows - r) : SCORE_ROWS;
+        for (ptrdiff_t r = 0; r < rows; r += SCORE_TILE_ROWS) {
+            int n_rows = rows - r < SCORE_TILE_ROWS ? (int)(rows - r) : SCORE_TILE_ROWS;
             for (ptrdiff_t c = 0; c < C; c += SCORE_CLASSES) {
                 int n_classes = C - c < SCORE_CLASSES ? (int)(C - c) : SCORE_CLASSES;
                 const T *w = w_slice + c * length * VL;

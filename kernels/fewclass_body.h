@@ -47,7 +47,7 @@
  * copied, zero-padded, into the scratch. (The block used to be copied into
  * an X panel with a row stride of 4 KiB plus a line, so that rows a multiple
  * of 4 KiB apart would not share L1 sets; reading X in place with grad's
- * tile of 10 classes was 3-7% faster on the AVX-512 machine at C = 10, and
+ * tile of 10 classes was 4-13% faster on the AVX-512 machine at C = 10, and
  * up to 25% on the AVX2 kernels there, D = 3072 included.)
  *
  * The scratch of a block: a header (X and ldx, for grad), the partial-sum
@@ -149,7 +149,7 @@ TARGET static void FN(pack_w)(const T *W, ptrdiff_t row_stride,
     }
 }
 
-/* Classes finish sums into its tile at a time. */
+/* Classes whose sums `finish` holds in its tile (on the stack) at a time. */
 #ifndef FEWCLASS_FINISH_GROUP
 #define FEWCLASS_FINISH_GROUP 16
 #endif

@@ -61,6 +61,23 @@ def test_every_path_agrees_with_the_reference(problem):
 
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_every_row_length_agrees_with_the_reference(path, dtype):
+    """Every D up to four 16-lane vectors and one more: the kernels read X in
+    place, and the last pair of vectors of a row is whole in X, one whole
+    vector and zeros, a whole vector and a partial one, a partial one and
+    zeros, or absent, by D; 9 rows end in a partial score tile."""
+    rng = np.random.default_rng(12)
+    for d in range(1, 66):
+        W, X, b, y = normal_problem(rng, 9, d, 10, dtype)
+        want = reference.svm_loss(W, X, y, b=b, reg=0.25)
+        with single_pass(path):
+            got = maxmargin.svm_loss(W, X, y, b=b, reg=0.25)
+        for mine, theirs in zip(got, want):
+            assert_close(mine, theirs, dtype, 4 * d, what=f"D = {d}")
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kind", KINDS)
 def test_cifar_shape_agrees_with_the_reference(path, dtype, kind):
     """D = 3073 spans many slices and a partial last vector; N = 300 spans

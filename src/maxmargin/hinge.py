@@ -146,13 +146,17 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
         loss = reduce_i( w_i * L_i(S) ) + reg * sum(W**2)
         dW   = X^T G + 2 reg W,    db = sum_i G_i,    G = d loss / dS
 
-    and ``L_i`` the multiclass hinge of `multiclass_hinge`. Computed as one
-    GEMM for S (into a scratch buffer), the margin pass over S in place (no
-    second N x C array), one GEMM for dW, and float64 column sums for db.
-    With few classes (C <= 64) and an X larger than 12 MiB the same steps run
-    on row blocks of about 3 MiB of X, so that the dW product finds each
-    block still in cache and X is read from memory once. The GIL is released
-    for the whole computation.
+    and ``L_i`` the multiclass hinge of `multiclass_hinge`. With few
+    classes (C <= 16, N >= 128; and, where the SIMD path has them, the
+    class-vector kernels' range,
+    ``maxmargin._hinge.class_vector_ranges()``) X is read from memory
+    once, in row blocks: each block's scores by SIMD
+    micro-kernels, the margin pass, then the block's share of dW while it is
+    still in cache, with no N x C array. Otherwise: one GEMM for S (into a
+    scratch buffer), the margin pass over S in place, one GEMM for dW, and
+    float64 column sums for db (on row blocks of about 3 MiB of X when C <=
+    64 and X is larger than 12 MiB). README's "How svm_loss runs" has the
+    details. The GIL is released for the whole computation.
 
     The common call (plain C- or Fortran-ordered arrays of one float dtype,
     intp labels, reg and delta as Python floats, no weights, out buffers or

@@ -16,12 +16,6 @@
 
 #if CLASSVEC_X86
 
-/* What scores leaves in the scratch for grad: the block it read. */
-typedef struct {
-    const void *X;
-    ptrdiff_t ldx;
-} classvec_block;
-
 #define ALWAYS_INLINE __attribute__((always_inline))
 #define KEEP_IN_REGISTER(v) __asm__("" : "+v"(v))
 
@@ -145,7 +139,7 @@ PANEL_FUNCTIONS(avx512)
 static size_t scratch_bytes(ptrdiff_t rows, ptrdiff_t D, ptrdiff_t C, size_t itemsize)
 {
     (void)rows, (void)D, (void)C, (void)itemsize;
-    return sizeof(classvec_block);
+    return sizeof(fewclass_block);
 }
 
 #define CLASSVEC_PATH_ENTRY(path)                                               \

@@ -103,7 +103,7 @@ TARGET static inline ALWAYS_INLINE void FN(score_tile)(
 TARGET static void FN(scores)(const T *X, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t D,
                               const T *Wp, ptrdiff_t C, T *S, void *scratch)
 {
-    classvec_block *block = (classvec_block *)scratch;
+    fewclass_block *block = (fewclass_block *)scratch;
     block->X = X;
     block->ldx = ldx;
     ptrdiff_t Cp = (C + VL - 1) / VL * VL, n_vec = Cp / VL;
@@ -204,7 +204,7 @@ TARGET static void FN(grad)(ptrdiff_t rows, ptrdiff_t D, const T *G, ptrdiff_t C
                             T *dWp, int fresh, const T *next, ptrdiff_t next_ld,
                             ptrdiff_t next_rows, void *scratch)
 {
-    const classvec_block *block = (const classvec_block *)scratch;
+    const fewclass_block *block = (const fewclass_block *)scratch;
     const T *X = (const T *)block->X;
     (void)next, (void)next_ld, (void)next_rows;
     ptrdiff_t ldx = block->ldx;

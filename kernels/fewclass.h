@@ -42,14 +42,21 @@
 /* Largest vector of any path, in bytes: scratch is sized for it. */
 #define FEWCLASS_MAX_VECTOR_BYTES 64
 
-/* Bytes at the start of a block's scratch where `scores` leaves the rows'
- * address for `grad`. */
+/* What `scores` leaves at the start of a block's scratch for `grad` (both
+ * families): the rows it read, which grad reads again in place. */
+typedef struct {
+    const void *X;
+    ptrdiff_t ldx;
+} fewclass_block;
+
+/* Bytes the few-classes kernels keep for it, so that what follows stays
+ * aligned as the scratch is. */
 #define FEWCLASS_SCRATCH_HEADER 64
 
 typedef struct {
     const char *name;
-    /* Elements of a W or dW panel, and bytes of scratch for a block of
-     * `rows` rows, in this family's layouts (any alignment of the scratch). */
+    /* Elements of a W or dW panel, and bytes of scratch (aligned for a
+     * pointer) for a block of `rows` rows, in this family's layouts. */
     size_t (*panel_elements)(ptrdiff_t D, ptrdiff_t C, size_t itemsize);
     size_t (*scratch_bytes)(ptrdiff_t rows, ptrdiff_t D, ptrdiff_t C, size_t itemsize);
     /* Wp = W (D, C; any element strides) in the W panel layout. */
@@ -60,9 +67,9 @@ typedef struct {
                        ptrdiff_t col_stride, ptrdiff_t D, ptrdiff_t C,
                        double *Wp);
     /* S[r*C + c] = sum_d X[r*ldx + d] * W[d, c] for r < rows, c < C, from
-     * the W panel, with `scratch` (fewclass_scratch_bytes(rows, D, C,
-     * itemsize) bytes, any alignment), where it leaves the block's address
-     * and its last, partial vectors for grad. */
+     * the W panel, with `scratch` (scratch_bytes(rows, D, C, itemsize)
+     * bytes, aligned for a pointer), where it leaves the block's address (a
+     * fewclass_block) and its last, partial vectors for grad. */
     void (*scores_f32)(const float *X, ptrdiff_t ldx, ptrdiff_t rows,
                        ptrdiff_t D, const float *Wp, ptrdiff_t C, float *S,
                        void *scratch);

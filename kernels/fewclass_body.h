@@ -255,9 +255,9 @@ TARGET static void FN(scores)(const T *X, ptrdiff_t ldx, ptrdiff_t rows,
     ptrdiff_t n_whole = D / VL, n_vec = (D + VL - 1) / VL;
     ptrdiff_t slice = FN(slice_vectors)(C);
     V zero = FN(splat)((T)0);
-    /* For grad, which reads the same rows. */
-    memcpy(scratch, &X, sizeof X);
-    memcpy((char *)scratch + sizeof X, &ldx, sizeof ldx);
+    fewclass_block *block = (fewclass_block *)scratch;  /* for grad */
+    block->X = X;
+    block->ldx = ldx;
     for (ptrdiff_t e = 0; e < rows * C; e++)
         part[e] = zero;
     if (n_vec > n_whole)
@@ -320,10 +320,9 @@ TARGET static void FN(grad)(ptrdiff_t rows, ptrdiff_t D, const T *G,
                             ptrdiff_t next_rows, void *scratch)
 {
     FN(parts) parts = FN(scratch_parts)(scratch, rows, C);
-    const T *X;
-    ptrdiff_t ldx;
-    memcpy(&X, scratch, sizeof X);
-    memcpy(&ldx, (const char *)scratch + sizeof X, sizeof ldx);
+    const fewclass_block *block = (const fewclass_block *)scratch;
+    const T *X = (const T *)block->X;
+    ptrdiff_t ldx = block->ldx;
     ptrdiff_t n_whole = D / VL, n_pair = ((D + VL - 1) / VL + 1) / 2;
     /* Pairs wholly in X: n_whole / 2. A last pair with a partial or missing
      * vector is assembled, zero-padded, from X and the tails. */

@@ -35,5 +35,11 @@ cdef extern from "fewclass.h" nogil:
     void fewclass_workspace_give(void* workspace)
     const fewclass_kernels* fewclass_active()
     const char* const* fewclass_compiled_paths()
+    double fewclass_l2_gradient_f32(const float* W, Py_ssize_t row_stride,
+                                    Py_ssize_t col_stride, Py_ssize_t D, Py_ssize_t C,
+                                    float two_reg, int accumulate, float* dW)
+    double fewclass_l2_gradient_f64(const double* W, Py_ssize_t row_stride,
+                                    Py_ssize_t col_stride, Py_ssize_t D, Py_ssize_t C,
+                                    double two_reg, int accumulate, double* dW)
     int fewclass_cpu_supports(const char* name)
     int fewclass_select(const char* name)

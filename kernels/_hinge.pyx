@@ -51,6 +51,7 @@ from _blas cimport gemm
 from _indices cimport first_out_of_range
 from _openmp cimport omp_get_max_threads
 from _fewclass cimport (fewclass_kernels, fewclass_active, fewclass_select,
+                        fewclass_l2_gradient_f32, fewclass_l2_gradient_f64,
                         fewclass_compiled_paths, fewclass_cpu_supports,
                         fewclass_workspace_take, fewclass_workspace_give)
 
@@ -645,64 +646,22 @@ cdef inline double ranking_block(
                         scratch + 2 * scratch_len * thread + scratch_len)
 
 
-# Partial sums of add_l2_gradient's sum of squares (a power of two).
-cdef enum:
-    L2_LANES = 16
-
-
-cdef double add_l2_gradient(
+cdef inline double add_l2_gradient(
         const floating* W, Py_ssize_t row_stride, Py_ssize_t col_stride,
         Py_ssize_t n_rows, Py_ssize_t n_cols, floating two_reg, bint accumulate,
         floating* dW) noexcept nogil:
     """dW (+)= two_reg * W, with dW C-contiguous; returns sum(W**2) in float64.
 
-    At N = 1 this pass costs as much as the GEMMs, so a C-ordered W is
-    walked as one flat vector (W is often tall and thin: D rows of C = 10),
-    in loops the compiler can vectorise: dW's in one, the sum of squares in
-    another with L2_LANES independent partial sums (four were bound by the
-    latency of their add chains: 13 us of a 50 us call at (2, 3073, 10)).
+    On the active SIMD path (fewclass.h: fewclass_l2_gradient, which fixes
+    the order of the sum): at N = 1-2 this pass costs as much as the
+    products, and W is often tall and thin (D rows of C = 10).
     """
-    cdef Py_ssize_t i, j, k, width
-    cdef const floating* w_row
-    cdef floating* g_row
-    cdef double sum_sq = 0.0
-    cdef floating w
-    cdef double lanes[L2_LANES]
-    for k in range(L2_LANES):
-        lanes[k] = 0.0
-    if col_stride == 1 and row_stride == n_cols:
-        n_cols = n_rows * n_cols
-        n_rows = 1
-    for i in range(n_rows):
-        w_row = W + i * row_stride
-        g_row = dW + i * n_cols
-        if col_stride == 1:
-            if accumulate:
-                for j in range(n_cols):
-                    g_row[j] = g_row[j] + two_reg * w_row[j]
-            else:
-                for j in range(n_cols):
-                    g_row[j] = 0 + two_reg * w_row[j]
-            j = 0
-            while j + L2_LANES <= n_cols:
-                for k in range(L2_LANES):
-                    lanes[k] += <double>w_row[j + k] * <double>w_row[j + k]
-                j += L2_LANES
-            while j < n_cols:
-                lanes[0] += <double>w_row[j] * <double>w_row[j]
-                j += 1
-        else:
-            for j in range(n_cols):
-                w = w_row[j * col_stride]
-                sum_sq += <double>w * <double>w
-                g_row[j] = (g_row[j] if accumulate else 0) + two_reg * w
-    # The lanes added pairwise, in the same order on every machine.
-    width = L2_LANES // 2
-    while width >= 1:
-        for k in range(width):
-            lanes[k] = lanes[k] + lanes[k + width]
-        width //= 2
-    return sum_sq + lanes[0]
+    if floating is float:
+        return fewclass_l2_gradient_f32(W, row_stride, col_stride, n_rows, n_cols,
+                                        two_reg, accumulate, dW)
+    else:
+        return fewclass_l2_gradient_f64(W, row_stride, col_stride, n_rows, n_cols,
+                                        two_reg, accumulate, dW)
 
 
 cdef inline void* align64(void* p) noexcept nogil:

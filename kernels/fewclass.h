@@ -39,6 +39,9 @@
 #define SCORE_CLASSES 5
 #endif
 
+/* Partial sums of fewclass_l2_gradient's sum of squares (a power of two). */
+#define FEWCLASS_L2_LANES 16
+
 /* Largest vector of any path, in bytes: scratch is sized for it. */
 #define FEWCLASS_MAX_VECTOR_BYTES 64
 
@@ -116,6 +119,23 @@ void *fewclass_workspace_take(size_t bytes);
 
 /* Return a workspace from fewclass_workspace_take (NULL is ignored). */
 void fewclass_workspace_give(void *workspace);
+
+/* svm_loss's L2 term, on the active path (both svm_loss paths call it):
+ * dW (+)= two_reg * W (accumulate: added to dW, else written), for W (D, C)
+ * with any element strides (row_stride, col_stride) and dW (D, C)
+ * C-contiguous; returns sum(W**2) in float64. The sum's order is the same
+ * on every path: a C-ordered W as one flat run of D*C elements, element j
+ * into partial sum j % FEWCLASS_L2_LANES (a run's last D*C %
+ * FEWCLASS_L2_LANES elements into the first), the partial sums added
+ * pairwise at the end; other layouts row by row the same way (col_stride
+ * 1) or in one sum, element by element. Multiplies and adds are never
+ * fused, so the bits do not depend on the path either. */
+double fewclass_l2_gradient_f32(const float *W, ptrdiff_t row_stride,
+                                ptrdiff_t col_stride, ptrdiff_t D, ptrdiff_t C,
+                                float two_reg, int accumulate, float *dW);
+double fewclass_l2_gradient_f64(const double *W, ptrdiff_t row_stride,
+                                ptrdiff_t col_stride, ptrdiff_t D, ptrdiff_t C,
+                                double two_reg, int accumulate, double *dW);
 
 /* The kernels in use (never NULL: the baseline until something is chosen). */
 const fewclass_kernels *fewclass_active(void);

@@ -191,6 +191,57 @@ def test_accumulates_into_the_given_buffers(passing, path, more):
     assert_close(db, db1 + db2, np.float64)
 
 
+def _sum_of_squares_in_order(W, layout):
+    """sum(W**2) in float64 in the order fewclass.h gives
+    fewclass_l2_gradient: runs of adjacent elements (the flat C-ordered W,
+    or each row of a view whose rows are apart) into 16 partial sums by
+    position, a run's last len % 16 elements into the first, the partial
+    sums added pairwise; a W whose elements are apart (Fortran order), one
+    by one, row after row."""
+    W = W.astype(np.float64)
+    if layout == "F":
+        total = 0.0
+        for x in W.ravel():
+            total += x * x
+        return total
+    lanes = np.zeros(16)
+    for run in [W.ravel()] if layout == "C" else W:
+        whole = len(run) // 16 * 16
+        for start in range(0, whole, 16):
+            lanes += run[start:start + 16] * run[start:start + 16]
+        for x in run[whole:]:
+            lanes[0] += x * x
+    width = 8
+    while width >= 1:
+        lanes[:width] = lanes[:width] + lanes[width:2 * width]
+        width //= 2
+    return 0.0 + lanes[0]
+
+
+@pytest.mark.parametrize("passing, path", [pytest.param(few_classes_or_gemms, path, id=f"{name}-{path}")
+                                           for name, few_classes_or_gemms in
+                                           (("few", single_pass), ("gemm", lambda path: two_gemms()))
+                                           for path in PATHS])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", ["C", "rows apart", "F"])
+def test_l2_term_is_summed_in_its_documented_order(passing, path, dtype, layout):
+    """With X = 0 and delta = 0 every margin is 0 and gives nothing, so the
+    loss is reg * sum(W**2), bit for bit in the order fewclass.h fixes for
+    every path, and dW = 2 reg W exactly (W of 1003 x 10: runs of 10030
+    and of 10 elements, both with a partial last group of 16)."""
+    rng = np.random.default_rng(10)
+    wide = rng.standard_normal((1003, 20)).astype(dtype)
+    W = {"C": np.ascontiguousarray(wide[:, :10]), "rows apart": wide[:, :10],
+         "F": np.asfortranarray(wide[:, :10])}[layout]
+    X = np.zeros((130, 1003), dtype)
+    y = rng.integers(0, 10, 130)
+    reg = 0.375
+    with passing(path):
+        loss, dW = maxmargin.svm_loss(W, X, y, reg=reg, delta=0.0)
+    assert loss == reg * _sum_of_squares_in_order(W, layout)
+    np.testing.assert_array_equal(dW, dtype(2 * reg) * W)
+
+
 def test_nan_in_X_reaches_the_loss_and_gradient():
     rng = np.random.default_rng(2)
     W = rng.standard_normal((30, 4))

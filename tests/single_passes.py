@@ -42,9 +42,10 @@ def class_vectors(path):
                                                     max_classes_f64=10**6, min_classes=0))
 
 
-def two_gemms():
-    """svm_loss takes the two-GEMM path at every shape."""
-    return _switched(None, few_class_limits=dict(max_classes=0),
+def two_gemms(path=None):
+    """svm_loss takes the two-GEMM path at every shape (the L2 term on the
+    given SIMD path; None: the one in use)."""
+    return _switched(path, few_class_limits=dict(max_classes=0),
                      class_vector_limits=dict(max_classes=0, max_classes_f64=0))
 
 

@@ -218,10 +218,9 @@ def _sum_of_squares_in_order(W, layout):
     return 0.0 + lanes[0]
 
 
-@pytest.mark.parametrize("passing, path", [pytest.param(few_classes_or_gemms, path, id=f"{name}-{path}")
-                                           for name, few_classes_or_gemms in
-                                           (("few", single_pass), ("gemm", lambda path: two_gemms()))
-                                           for path in PATHS])
+@pytest.mark.parametrize("passing, path", [
+    pytest.param(switch, path, id=f"{name}-{path}")
+    for name, switch in (("few", single_pass), ("gemm", two_gemms)) for path in PATHS])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("layout", ["C", "rows apart", "F"])
 def test_l2_term_is_summed_in_its_documented_order(passing, path, dtype, layout):

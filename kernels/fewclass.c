@@ -204,7 +204,8 @@ static const char *const PATH_NAMES[] = {
 
 static const fewclass_kernels *active = &PATHS[N_PATHS - 1];
 
-/* The L2 term of each path, in the order of PATHS. */
+/* The L2 term of each path, in the order of PATHS (the active one is the
+ * entry of `active`). */
 typedef struct {
     double (*f32)(const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t,
                   float, int, float *);
@@ -220,20 +221,24 @@ static const l2_gradient_pair L2_PATHS[] = {
 #endif
     L2_PATH_ENTRY(baseline),
 };
-static const l2_gradient_pair *active_l2 = &L2_PATHS[N_PATHS - 1];
+
+static const l2_gradient_pair *active_l2(void)
+{
+    return &L2_PATHS[active - PATHS];
+}
 
 double fewclass_l2_gradient_f32(const float *W, ptrdiff_t row_stride,
                                 ptrdiff_t col_stride, ptrdiff_t D, ptrdiff_t C,
                                 float two_reg, int accumulate, float *dW)
 {
-    return active_l2->f32(W, row_stride, col_stride, D, C, two_reg, accumulate, dW);
+    return active_l2()->f32(W, row_stride, col_stride, D, C, two_reg, accumulate, dW);
 }
 
 double fewclass_l2_gradient_f64(const double *W, ptrdiff_t row_stride,
                                 ptrdiff_t col_stride, ptrdiff_t D, ptrdiff_t C,
                                 double two_reg, int accumulate, double *dW)
 {
-    return active_l2->f64(W, row_stride, col_stride, D, C, two_reg, accumulate, dW);
+    return active_l2()->f64(W, row_stride, col_stride, D, C, two_reg, accumulate, dW);
 }
 
 size_t fewclass_panel_elements(ptrdiff_t D, ptrdiff_t C, size_t itemsize)
@@ -343,7 +348,6 @@ int fewclass_select(const char *name)
             return -2;
         }
         active = &PATHS[i];
-        active_l2 = &L2_PATHS[i];
         return 0;
     }
     return -1;

@@ -1,5 +1,11 @@
 """Build the Cython kernels in ``kernels/`` into modules of the ``maxmargin`` package.
 
+One compiled module per kernel family or shared layer (kernels/README.md):
+``kernels/<room>/_<name>.pyx`` becomes ``maxmargin._<name>``, with the
+plain C of that room compiled beside it. Cython cimports and C includes name
+their room from ``kernels/`` (``from common.blas cimport gemm``,
+``#include "simd/isa.h"``).
+
 Everything about how the kernels are compiled is decided here, once:
 
 * Cython directives (bounds checks off for speed; ``MAXMARGIN_DEBUG=1`` turns
@@ -14,11 +20,12 @@ Everything about how the kernels are compiled is decided here, once:
 * ``MAXMARGIN_NATIVE=1`` adds ``-march=native`` (local builds only: such a
   binary may not run on another machine). The default build is portable
   (the compiler's baseline for the platform, SSE2 on x86-64): a wheel runs
-  on any CPU of its architecture, and the few-classes micro-kernels choose
-  AVX2/FMA or AVX-512 at import (kernels/fewclass.c).
-* The Python layer's two hot modules are also compiled (see COMPILED_PYTHON).
+  on any CPU of its architecture, and the SIMD kernels choose AVX2/FMA or
+  AVX-512 at import (kernels/simd/).
+* The Python layer's hot modules are also compiled (see COMPILED_PYTHON).
 """
 
+import glob
 import os
 import sys
 import tempfile
@@ -57,36 +64,34 @@ COMPILER_DIRECTIVES = {
     "embedsignature": True,
 }
 
-# Every extension: (module name inside the package, Cython source).
+# Every compiled module: (name inside the package, Cython source, the plain
+# C compiled into it). The SIMD kernels' C is compiled once per instruction
+# set inside each file (kernels/simd/instantiate.h) and chosen at run time.
 EXTENSIONS = [
-    ("maxmargin._hinge", "kernels/_hinge.pyx"),
-    ("maxmargin._layers", "kernels/_layers.pyx"),
-    ("maxmargin._runtime", "kernels/_runtime.pyx"),
-    ("maxmargin._memory", "kernels/_memory.pyx"),
+    ("maxmargin._runtime", "kernels/common/_runtime.pyx", []),
+    ("maxmargin._simd", "kernels/simd/_simd.pyx", ["kernels/simd/cpu.c"]),
+    ("maxmargin._memory", "kernels/memory/_memory.pyx", ["kernels/memory/blocks.c"]),
+    ("maxmargin._hinge", "kernels/hinge/_hinge.pyx",
+     ["kernels/hinge/fewclass.c", "kernels/hinge/classvec.c", "kernels/hinge/l2_term.c"]),
+    ("maxmargin._ranking", "kernels/ranking/_ranking.pyx", ["kernels/ranking/ranking_flat.c"]),
+    ("maxmargin._layers", "kernels/layers/_layers.pyx", []),
+    ("maxmargin._floors", "kernels/floors/_floors.pyx", []),
 ]
-
-# Plain C sources compiled into an extension beside its Cython module: the
-# SIMD kernels compiled once per instruction set and chosen at run time
-# (few-classes micro-kernels, kernels/fewclass.h; class-vector kernels,
-# kernels/classvec.h; the flat ranking rows, kernels/ranking_flat.h), and
-# the cache behind large fresh outputs
-# (kernels/output_cache.h).
-C_SOURCES = {"maxmargin._hinge": ["kernels/fewclass.c", "kernels/classvec.c",
-                                   "kernels/ranking_flat.c"],
-             "maxmargin._memory": ["kernels/output_cache.c"]}
-C_DEPENDS = ["kernels/fewclass.h", "kernels/fewclass_body.h", "kernels/margin_rows.h",
-             "kernels/ranking_rows.h", "kernels/ranking_flat.h",
-             "kernels/ranking_flat_body.h", "kernels/classvec.h", "kernels/classvec_body.h",
-             "kernels/output_cache.h"]
+# Every header and declaration file: a change to any rebuilds every module.
+DEPENDS = sorted(glob.glob("kernels/**/*.h", recursive=True)
+                 + glob.glob("kernels/**/*.pxd", recursive=True))
 
 # The Python layer's hot modules, compiled as they are (plain Python, no
-# Cython syntax): a small call is mostly argument checking, and compiled it
-# costs about half. The .py files ship too and stay the source of truth; a
-# debug build leaves them interpreted so they can be stepped through.
+# Cython syntax): a small call is mostly argument checking, which compiled
+# code does in a fraction of the time (bench/results/2026-12-04.md). The .py
+# files ship too and stay the source of truth; show_config() says which
+# modules run compiled, and a debug build leaves them all interpreted so
+# they can be stepped through.
 COMPILED_PYTHON = [] if DEBUG else [
-    ("maxmargin._validation", "src/maxmargin/_validation.py"),
-    ("maxmargin.hinge", "src/maxmargin/hinge.py"),
-    ("maxmargin.layers", "src/maxmargin/layers.py"),
+    ("maxmargin._validation", "src/maxmargin/_validation.py", []),
+    ("maxmargin.hinge", "src/maxmargin/hinge.py", []),
+    ("maxmargin.ranking", "src/maxmargin/ranking.py", []),
+    ("maxmargin.layers", "src/maxmargin/layers.py", []),
 ]
 
 OPENMP_TEST_PROGRAM = textwrap.dedent(
@@ -167,18 +172,17 @@ class BuildExtWithOpenMP(build_ext):
 
 def _extensions():
     macros = [
-        # The kernels read arrays through typed memoryviews; the one use of
-        # NumPy's C API (_hinge.svm_loss_common's checks) is the current one.
+        # The kernels read arrays through typed memoryviews; NumPy's C API
+        # (the header checks of common/array_headers.pxd) is the current one.
         ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
         ("MAXMARGIN_CYTHON_VERSION", '"%s"' % Cython.__version__),
         ("MAXMARGIN_DEBUG_BUILD", "1" if DEBUG else "0"),
         ("MAXMARGIN_NATIVE_BUILD", "1" if NATIVE else "0"),
     ]
-    extensions = [Extension(name, [source] + C_SOURCES.get(name, []),
-                            define_macros=macros,
+    extensions = [Extension(name, [source] + c_sources, define_macros=macros,
                             include_dirs=["kernels", numpy.get_include()],
-                            depends=C_DEPENDS)
-                  for name, source in EXTENSIONS + COMPILED_PYTHON]
+                            depends=DEPENDS)
+                  for name, source, c_sources in EXTENSIONS + COMPILED_PYTHON]
     return cythonize(
         extensions,
         include_path=["kernels"],

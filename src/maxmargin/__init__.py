@@ -22,7 +22,8 @@ come from a cache of freed blocks: `set_cache_limit`, `cache_info` and
 from ._version import __version__
 from ._config import show_config
 from ._memory import cache_info, release_cached_memory, set_cache_limit
-from .hinge import multiclass_hinge, ranking_hinge, svm_loss
+from .hinge import multiclass_hinge, svm_loss
+from .ranking import ranking_hinge
 from .layers import (LinearCache, embedding_backward, linear_backward, linear_forward,
                      matmul_backward, xavier_init)
 

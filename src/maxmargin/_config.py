@@ -6,11 +6,16 @@ import sys
 import numpy as np
 import scipy
 
-from . import _hinge
+from . import _dispatch
 from . import _memory
 from . import _runtime
 from . import _validation
+from . import hinge, layers, ranking
 from ._version import __version__
+
+# The Python layer's modules that setup.py compiles with Cython (except in a
+# debug build): the .py files installed beside them are their source.
+COMPILED_PYTHON = (_validation, hinge, layers, ranking)
 
 
 def _blas_info():
@@ -30,6 +35,15 @@ def _cache_line():
             f"{held / 2**20:.1f} MiB now (MAXMARGIN_CACHE_MB sets the limit)")
 
 
+def _python_layer():
+    compiled = [m.__name__.rsplit(".", 1)[1] + ".py" for m in COMPILED_PYTHON
+                if not m.__file__.endswith(".py")]
+    if not compiled:
+        return "interpreted (every module runs from its .py file)"
+    return (f"{', '.join(compiled)} compiled by Cython (the .py files beside them "
+            "are their source); the rest interpreted")
+
+
 def config():
     """The facts `show_config` prints, as a dict."""
     build = _runtime.build_info()
@@ -42,7 +56,7 @@ def config():
         "openmp": _runtime.openmp_enabled(),
         "threads (n_threads=None)": _validation.n_threads(None, "show_config"),
         "simd path (svm_loss few classes, ranking)": (
-            f"{_hinge.simd_path()} (this CPU runs: {', '.join(_hinge.simd_paths())}; "
+            f"{_dispatch.simd_path()} (this CPU runs: {', '.join(_dispatch.simd_paths())}; "
             "MAXMARGIN_SIMD forces one)"),
         "output cache": _cache_line(),
         "instruction set": ("native (-march=native: this CPU only)" if build["native"]
@@ -50,13 +64,15 @@ def config():
         "compiler": build["compiler"],
         "cython": build["cython"],
         "debug build": build["debug"],
+        "python layer": _python_layer(),
     }
 
 
 def show_config(file=None):
     """Print the version, OpenMP state and default thread count, the BLAS in
     use, the SIMD path of the few-classes and ranking kernels, the output
-    cache, and the compiler and Cython version the kernels were built with."""
+    cache, the compiler and Cython version the kernels were built with, and
+    which modules of the Python layer run compiled."""
     file = sys.stdout if file is None else file
     info = config()
     if not info["openmp"]:

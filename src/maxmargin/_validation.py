@@ -1,5 +1,10 @@
 """Argument checks for every public kernel: the one place validation lives.
 
+(svm_loss's common call and the benchmark floors read plain arrays'
+headers in compiled code first, kernels/common/array_headers.pxd; those
+predicates only accept or decline, and a declined call comes here, where
+every rule is checked and every error worded.)
+
 Each check either returns an array the Cython layer can use as it is, or
 raises ``TypeError`` (wrong kind of thing: dtype, type) or ``ValueError``
 (wrong shape or value) with a message of the form::
@@ -84,7 +89,7 @@ def blas_operand(a):
 
     Servable: aligned, with a unit stride along one axis and a leading
     dimension that covers the other axis and fits the BLAS int (the rule of
-    kernels/_blas.pxd). C order, Fortran order, transposed views and slices
+    kernels/common/blas.pxd). C order, Fortran order, transposed views and slices
     of rows or columns all qualify; anything else (negative, zero or doubly
     strided, misaligned) is copied.
     """
@@ -182,7 +187,7 @@ def _aligned(a):
 
 def label_error(func, name, y, index, n_classes, range_what="class indices"):
     """Raise the ValueError for the out-of-range value at position `index`
-    (reported by a kernel, e.g. `_hinge.LabelError`)."""
+    (reported by a kernel as its LabelError)."""
     raise ValueError(
         f"{func}: {name} must hold {range_what} in [0, {n_classes}); "
         f"got {name}[{index}] = {y[index]}")
@@ -292,6 +297,12 @@ def flag(value, func, name):
     if not isinstance(value, np.bool_):
         fail(func, name, "True or False", describe(value), TypeError)
     return bool(value)
+
+
+def denominator(reduction, n_samples):
+    """What a reduced loss is divided by: N for "mean" (at least 1, so that
+    N = 0 gives 0), 1 for "sum" and "none"."""
+    return float(max(n_samples, 1)) if reduction == "mean" else 1.0
 
 
 def hinge_options(func, y, n_samples, n_classes, delta, p, kind, kinds, reduction,

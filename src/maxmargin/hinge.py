@@ -1,15 +1,13 @@
-"""Hinge losses and their gradients: the public functions.
+"""The multiclass hinge and its gradient: the public functions.
 
 * `multiclass_hinge`: the multiclass SVM loss of given scores;
-* `svm_loss`: the same fused with the linear layer, from raw features;
-* `ranking_hinge`: CS224d's max-margin ranking loss of true against
-  corrupted scores.
+* `svm_loss`: the same fused with the linear layer, from raw features.
 
 Each function validates its arguments (`maxmargin._validation`), allocates its
 outputs (large ones from the cache of `maxmargin._memory`) and calls one
-compiled kernel (`maxmargin._hinge`), which releases the GIL for the whole
-computation. `maxmargin.reference` states the same
-mathematics in NumPy and is what the tests hold these functions to.
+compiled kernel (`maxmargin._hinge`, kernels/hinge/), which releases the GIL
+for the whole computation. `maxmargin.reference` states the same mathematics
+in NumPy and is what the tests hold these functions to.
 """
 
 import numpy as np
@@ -18,6 +16,7 @@ from . import _hinge
 from . import _memory
 from ._dispatch import by_dtype
 from . import _validation as check
+from ._validation import denominator
 
 KINDS = ("weston_watkins", "crammer_singer")
 REDUCTIONS = ("mean", "sum", "none")
@@ -25,7 +24,6 @@ _SUMMED = REDUCTIONS[:2]  # what svm_loss offers
 
 _MULTICLASS_HINGE = by_dtype(_hinge.multiclass_hinge_kernel)
 _SVM_LOSS = by_dtype(_hinge.svm_loss_kernel)
-_RANKING_HINGE = by_dtype(_hinge.ranking_hinge_kernel)
 
 _CONVENTIONS = """
     Conventions
@@ -44,10 +42,6 @@ _CONVENTIONS = """
       a NaN margin is NaN), exactly as NumPy arithmetic would.
     * Results are identical, bit for bit, for every ``n_threads``.
 """
-
-
-def _denominator(reduction, n_samples):
-    return float(max(n_samples, 1)) if reduction == "mean" else 1.0
 
 
 def multiclass_hinge(scores, y, *, delta=1.0, p=1, kind="weston_watkins",
@@ -125,7 +119,7 @@ def multiclass_hinge(scores, y, *, delta=1.0, p=1, kind="weston_watkins",
     try:
         total = _MULTICLASS_HINGE[scores.dtype](
             scores, y, delta, p, kind == "crammer_singer", sample_weight, class_weight,
-            _denominator(reduction, n_samples), dscores, row_loss, threads)
+            denominator(reduction, n_samples), dscores, row_loss, threads)
     except _hinge.LabelError as bad:
         check.label_error(func, "y", y, bad.index, n_classes)
     if reduction == "none":
@@ -147,22 +141,21 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
         dW   = X^T G + 2 reg W,    db = sum_i G_i,    G = d loss / dS
 
     and ``L_i`` the multiclass hinge of `multiclass_hinge`. With few
-    classes (C <= 16, N >= 128; and, where the SIMD path has them, the
-    class-vector kernels' range,
-    ``maxmargin._hinge.class_vector_ranges()``) X is read from memory
-    once, in row blocks: each block's scores by SIMD
-    micro-kernels, the margin pass, then the block's share of dW while it is
-    still in cache, with no N x C array. Otherwise: one GEMM for S (into a
-    scratch buffer), the margin pass over S in place, one GEMM for dW, and
-    float64 column sums for db (on row blocks of about 3 MiB of X when C <=
-    64 and X is larger than 12 MiB). README's "How svm_loss runs" has the
-    details. The GIL is released for the whole computation.
+    classes (C <= 16, N >= 128, and the class-vector kernels' range where
+    the SIMD path has them) X is read from memory once, in row blocks: each
+    block's scores by SIMD micro-kernels, the margin pass, then the block's
+    share of dW while it is still in cache, with no N x C array. Otherwise:
+    one GEMM for S (into a scratch buffer), the margin pass over S in
+    place, one GEMM for dW, and float64 column sums for db, on row blocks
+    of X when C is small and X large. docs/svm_loss.md has the details. The
+    GIL is released for the whole computation.
 
     The common call (plain C- or Fortran-ordered arrays of one float dtype,
     intp labels, reg and delta as Python floats, no weights, out buffers or
-    n_threads) is validated in compiled code by reading the
-    arrays' headers (a whole call at (N, D, C) = (1, 8, 2) takes 1-2 us); any
-    other call takes the general checks, which also convert what needs it.
+    n_threads) is validated in compiled code by reading the arrays'
+    headers, a few C loads: at small shapes the general checks would cost
+    more than the work. Any other call takes the general checks, which also
+    convert what needs it.
 
     Parameters
     ----------
@@ -194,14 +187,12 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
         With few classes (C <= 16) and N >= 128, svm_loss reads X once in
         row blocks with SIMD micro-kernels and no BLAS call; there None uses
         all usable cores. Otherwise: threads for the margin pass between the
-        two GEMMs; the GEMMs use the
-        BLAS library's own threads. None runs the pass serially: right after
-        a multithreaded GEMM, BLAS's worker threads still spin on the cores
-        a parallel pass would use, and on 2 cores a parallel pass measured
-        1.1-1.4x slower end to end (bench/RESULTS.md). Ask for threads
-        explicitly when BLAS runs single-threaded (for example under
-        ``threadpoolctl.threadpool_limits(1)``). Results are identical for
-        every value.
+        two GEMMs, which use the BLAS library's own threads; None runs the
+        pass serially, because BLAS's worker threads still spin on the cores
+        right after a multithreaded GEMM and a thread team beside them is
+        slower. Ask for threads when BLAS runs single-threaded (for example
+        under ``threadpoolctl.threadpool_limits(1)``). Results are identical
+        for every value.
 
     Returns
     -------
@@ -281,7 +272,7 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
     try:
         loss = _SVM_LOSS[dtype](
             W, X, y, b, reg, delta, p, kind == "crammer_singer", sample_weight,
-            class_weight, _denominator(reduction, n_samples), dW, db,
+            class_weight, denominator(reduction, n_samples), dW, db,
             accumulate and dW_out is not None, accumulate and db_out is not None, threads,
             margin_threads)
     except _hinge.LabelError as bad:
@@ -292,116 +283,3 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
 
 
 svm_loss.__doc__ += _CONVENTIONS
-
-
-def ranking_hinge(s, s_c, *, delta=1.0, p=1, sample_weight=None, reduction="mean",
-                  ds_out=None, ds_c_out=None, accumulate=False, n_threads=None):
-    """CS224d's max-margin ranking loss of true scores against corrupted ones,
-    and its gradients, in one pass.
-
-    For each true score ``s_i`` and its K corrupted scores ``s_c[i, k]``::
-
-        J_i = sum_k max(0, s_c[i, k] - s_i + delta)^p
-
-    An add gate per pair: for p = 1, ``dJ_i/ds_c[i, k] = +1`` on every
-    violated pair and 0 elsewhere, and ``dJ_i/ds_i = -(number of violated
-    pairs)``; for p = 2 the slopes are ``2 max(0, m)``. Everything is scaled
-    by ``w_i / N`` (``"mean"``) or ``w_i`` (``"sum"``, ``"none"``).
-
-    Parameters
-    ----------
-    s : ndarray of shape (N,), float32 or float64
-        Scores of the true samples (windows, triples, ...).
-    s_c : ndarray of shape (N,) or (N, K), s's dtype
-        Scores of the corrupted samples: one per true sample, or K of them.
-        The shapes must match exactly; nothing is broadcast. K = 0 (no
-        corrupted samples) gives loss 0. Any strides are read in place.
-    delta : float, default 1.0
-        The margin, finite and >= 0.
-    p : {1, 2}, default 1
-    sample_weight : array of shape (N,), optional
-        Non-negative weights multiplying J_i.
-    reduction : {"mean", "sum", "none"}
-    ds_out : ndarray of shape (N,), optional
-        C-contiguous buffer of s's dtype for ds.
-    ds_c_out : ndarray of s_c's shape, optional
-        C-contiguous buffer of s's dtype for ds_c.
-    accumulate : bool, default False
-        Add the gradients into the buffers given (`ds_out`, `ds_c_out`)
-        instead of overwriting them; a gradient without a buffer comes back
-        fresh. The returned loss is this call's alone.
-    n_threads : int, optional
-        Threads for the pass; None uses all usable cores. Results are
-        identical for every value.
-
-    Returns
-    -------
-    loss : float, or ndarray of shape (N,) in s's dtype for "none"
-    ds : ndarray of shape (N,)
-        Gradient of the reduced loss (for "none", of the sum of the J_i).
-    ds_c : ndarray of s_c's shape
-    """
-    func = "ranking_hinge"
-    s = check.element_strided(check.float_array(s, func, "s", 1))
-    s_c = check.float_array(s_c, func, "s_c", (1, 2))
-    check.same_dtype(func, "s", s, "s_c", s_c)
-    n_samples = s.shape[0]
-    if s_c.shape[0] != n_samples:
-        check.fail(func, "s_c", f"of shape ({n_samples},) or ({n_samples}, K) "
-                   "(a row per true score; nothing is broadcast)", f"shape {s_c.shape}")
-    s_c = check.element_strided(s_c)
-    delta = check.non_negative(delta, func, "delta")
-    p = check.power(p, func)
-    reduction = check.choice(reduction, REDUCTIONS, func, "reduction")
-    if sample_weight is not None:
-        sample_weight = check.weights(sample_weight, n_samples, func, "sample_weight",
-                                      "per-sample weights")
-    accumulate = check.flag(accumulate, func, "accumulate")
-    threads = check.n_threads(n_threads, func)
-
-    dtype = s.dtype
-    if accumulate and ds_out is None and ds_c_out is None:
-        check.fail(func, "accumulate", "False when no out buffer is given (nothing to "
-                   "add into)", "True")
-    inputs = (("s", s), ("s_c", s_c), ("sample_weight", sample_weight))
-    if ds_out is None:
-        ds = _memory.empty(n_samples, dtype)
-    else:
-        ds = check.output(ds_out, (n_samples,), dtype, func, "ds_out", inputs)
-    if ds_c_out is None:
-        ds_c = _memory.empty(s_c.shape, dtype)
-    else:
-        ds_c = check.output(ds_c_out, s_c.shape, dtype, func, "ds_c_out",
-                            inputs + (("ds_out", ds),))
-    row_loss = _memory.empty(n_samples, dtype) if reduction == "none" else None
-
-    # (N,) is K = 1: seen as an (N, 1) view, no copy.
-    one_per_row = s_c.ndim == 1
-    total = _RANKING_HINGE[dtype](
-        s, s_c[:, None] if one_per_row else s_c, delta, p, sample_weight,
-        _denominator(reduction, n_samples), ds, ds_c[:, None] if one_per_row else ds_c,
-        row_loss, accumulate and ds_out is not None, accumulate and ds_c_out is not None,
-        threads)
-    if reduction == "none":
-        return row_loss, ds, ds_c
-    return total, ds, ds_c
-
-
-ranking_hinge.__doc__ += """
-    Conventions
-    -----------
-    * The subgradient at the kink is 0: a pair counts as violated only when
-      its margin is strictly > 0.
-    * ``sample_weight[i]`` multiplies J_i after the power.
-    * ``reduction="mean"`` divides the weighted sum by N (not by K, not by the
-      sum of weights). N = 0 gives loss 0 and empty gradients.
-    * Margins ``(s_c[i, k] - s_i) + delta`` are evaluated in the data's dtype;
-      powers, sums, weights and reductions in float64; gradient coefficients
-      in float64, rounded once to the data's dtype.
-    * NaN or inf in the scores propagates to the loss (and the gradient of
-      a NaN margin is NaN), exactly as NumPy arithmetic would.
-    * Results are identical, bit for bit, for every ``n_threads``. Between
-      SIMD paths (``MAXMARGIN_SIMD``) the gradients are too; the loss adds
-      its float64 terms in a path's own order and may differ in the last
-      bits.
-"""

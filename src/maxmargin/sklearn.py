@@ -23,7 +23,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (_check_sample_weight, check_is_fitted,
                                       validate_data)
 
-from .hinge import ranking_hinge, svm_loss
+from .hinge import svm_loss
+from .ranking import ranking_hinge
 from .layers import linear_forward, matmul_backward
 
 KINDS = ("weston_watkins", "crammer_singer", "one_vs_rest")

@@ -1,32 +1,34 @@
-/* The flat ranking kernel (ranking_flat.h), written once for every path and
- * dtype: ranking_flat.c includes this file once per (path, dtype) after
- * defining
- *
- *   T, VL, V        the element type, lanes per vector, the vector type
- *   DV, DVL         a vector of DVL doubles (the loss lanes)
- *   VI, MASK        a permutation index vector; a compare result
- *   TARGET          the function attribute selecting the instruction set
- *   FN(name)        the name of a function of this instantiation
- *   LOAD(p), STORE(p, v), SPLAT(x)
- *   STREAM(p, v)    STORE without keeping the line in cache (a
- *                   non-temporal store: p aligned to a whole vector)
- *   INDEX(lane_row) VI from the VL entries of an int[16] (s's lane of each
- *                   lane of a vector)
- *   PERMUTE(v, idx) lane l of the result is lane idx[l] of v
- *   GT_ZERO(m)      the compare m > 0 (false for NaN)
- *   BITS(mask)      the compare as an unsigned integer, bit l for lane l
- *   NAN_BITS(m)     bit l set where lane l of m is NaN
- *   SELECT(mask, v) v where the compare holds, 0 elsewhere
- *   POSITIVE(m)     max(m, 0) (any value for a NaN m: such groups are redone)
- *   LOSS_ADD(lo, hi, t, j)  the lanes of t (vector j of its group) added
- *                   into the loss lanes
- *   STORE_DV(p, v)  the DVL doubles of v to p
- *   FLAT_DS_TABLE(plan)  the plan's ds for each count, in this dtype
- *   TYPE_TAG        the dtype's part of FN's names (f32, f64)
- *
- * It undefines the dtype's macros at its end (all but the path's: PATH,
- * TARGET, FN, DV, DVL, STORE_DV), so the next instantiation starts clean.
+/* The flat ranking kernel (ranking_flat.h), written once for every AVX path
+ * and dtype: simd/instantiate.h includes this file once per (path, dtype)
+ * with the path's vocabulary defined (simd/<path>.h: T, V, VL, LOAD,
+ * STORE, STREAM, SPLAT, CMP_MASK, GT_ZERO, CMP_BITS, NAN_BITS, SELECT,
+ * POSITIVE, VI, INDEX, PERMUTE, WIDEN_LOW, WIDEN_HIGH, DV, DVL, STORE_DV,
+ * TARGET; FN names this instantiation's functions).
  */
+
+/* LOSS_ADD(lo, hi, t, j): the lanes of t (vector j of its group) added
+ * into the float64 loss lanes lo and hi. float32 widens each vector into
+ * both (exactly); float64 vectors alternate between the two, so that the
+ * adds form two chains. FLAT_DS_TABLE(plan): the plan's ds for each
+ * count, in this dtype. */
+#if !MM_F64
+#define LOSS_ADD(lo, hi, t, j)                                               \
+    do {                                                                     \
+        const V t_ = (t);                                                    \
+        (lo) += WIDEN_LOW(t_);                                               \
+        (hi) += WIDEN_HIGH(t_);                                              \
+    } while (0)
+#define FLAT_DS_TABLE(plan) ((plan)->ds_f32)
+#else
+#define LOSS_ADD(lo, hi, t, j)                                               \
+    do {                                                                     \
+        if ((j) & 1)                                                         \
+            (hi) += (t);                                                     \
+        else                                                                 \
+            (lo) += (t);                                                     \
+    } while (0)
+#define FLAT_DS_TABLE(plan) ((plan)->ds_f64)
+#endif
 
 /* The K vectors of a group of VL rows: margins, gradients of s_c (stored
  * non-temporally with `stream`, a constant at each call), the compare
@@ -42,14 +44,14 @@ TARGET static inline __attribute__((always_inline)) unsigned FN(group)(
     bits[0] = bits[1] = bits[2] = bits[3] = bits[4] = 0;
     for (ptrdiff_t j = 0; j < K; j++) {
         const V m = (LOAD(s_c + j * VL) - PERMUTE(s_lanes, idx[j])) + delta;
-        const MASK violated = GT_ZERO(m);
+        const CMP_MASK violated = GT_ZERO(m);
         nan |= NAN_BITS(m);
         if (stream)
             STREAM(ds_c + j * VL, SELECT(violated, coef));
         else
             STORE(ds_c + j * VL, SELECT(violated, coef));
         LOSS_ADD(*lo, *hi, POSITIVE(m), j);
-        bits[(j * VL) >> 6] |= (uint64_t)BITS(violated) << ((j * VL) & 63);
+        bits[(j * VL) >> 6] |= (uint64_t)CMP_BITS(violated) << ((j * VL) & 63);
     }
     return nan;
 }
@@ -97,22 +99,5 @@ TARGET static int FN(ranking_flat)(const T *s, const T *s_c,
     return nan != 0;
 }
 
-#undef T
-#undef TYPE_TAG
-#undef VL
-#undef V
-#undef VI
-#undef MASK
-#undef LOAD
-#undef STORE
-#undef STREAM
-#undef SPLAT
-#undef INDEX
-#undef PERMUTE
-#undef GT_ZERO
-#undef BITS
-#undef NAN_BITS
-#undef SELECT
-#undef POSITIVE
 #undef LOSS_ADD
 #undef FLAT_DS_TABLE

@@ -1,6 +1,6 @@
 /* Rows of the max-margin ranking hinge in vectors whose lanes are rows
  * (GCC/Clang vector extensions: SSE2 on x86-64, NEON on arm64). Used by
- * _hinge.pyx's `ranking_rows` when s is contiguous and s_c is C-contiguous
+ * _ranking.pyx's `ranking_rows` when s is contiguous and s_c is C-contiguous
  * (N, K).
  *
  * maxmargin_ranking_rows_f32/_f64(s, s_c, K, delta, p, sample_weight, denom,
@@ -14,7 +14,7 @@
  *   ds[i]      (+)= (dtype)(-coef_i * sum_k slope_ik)
  *   row_loss[i] = (dtype)(w_i J_i)                   (when not NULL)
  * and returns the sum of w_i J_i in row order. Each lane does exactly the
- * scalar arithmetic of `ranking_rows` in _hinge.pyx, so results are the
+ * scalar arithmetic of `ranking_rows` in _ranking.pyx, so results are the
  * same bit for bit whichever of the two ran.
  *
  * Four rows at a time: column k of the four rows is gathered into one
@@ -37,7 +37,7 @@
 
 #include <stddef.h>
 
-#include "margin_rows.h"
+#include "common/row_vectors.h"
 
 #if MAXMARGIN_VECTOR_ROWS
 #define MAXMARGIN_VECTOR_RANKING 1

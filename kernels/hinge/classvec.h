@@ -16,23 +16,24 @@
  *
  * with TR = TD = 12, 12, 8, 6 for NV = 1, 2, 3, 4 on AVX-512 (24
  * accumulators of 32 registers at most) and 12, 6, 4 for NV = 1, 2, 3 on
- * AVX2 (12 of 16); more classes than a group holds go in further groups.
+ * AVX2 (12 of 16); more classes than a group holds go in further groups
+ * (classvec_body.h).
  * W and the dW panels are D x Cp, Cp = C rounded up to whole vectors, the
  * padding zero. X is read in place (rows of adjacent elements): scores
  * leaves the block's address in the scratch for grad.
  *
  * The kernels fill the same table as the few-classes kernels
- * (fewclass_kernels), so that one driver (_hinge.pyx: few_class_pass) runs
- * either. Results depend on the path and on nothing else: not on threads,
+ * (single_pass.h), so that one driver (single_pass.pxd) runs either. Results depend on the path and on nothing else: not on threads,
  * not on the row block a row falls in.
  */
 #ifndef MAXMARGIN_CLASSVEC_H
 #define MAXMARGIN_CLASSVEC_H
 
-#include "fewclass.h"
+#include "hinge/single_pass.h"
 
-/* The class-vector kernels of the named dispatch path, or NULL where it has
- * none (then svm_loss takes the two GEMMs above the few-classes range). */
-const fewclass_kernels *classvec_for(const char *path);
+/* The class-vector kernels of the named SIMD path, or NULL where it has
+ * none (the baseline: svm_loss takes the two GEMMs above the few-classes
+ * range there). */
+const single_pass_kernels *classvec_for(const char *path);
 
 #endif

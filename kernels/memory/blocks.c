@@ -1,11 +1,11 @@
-/* The cache of freed large blocks behind the kernels' fresh outputs. See
- * output_cache.h. */
+/* The blocks behind the kernels' fresh outputs and scratch: the output
+ * cache and the scratch slot. See blocks.h. */
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "output_cache.h"
+#include "memory/blocks.h"
 
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -50,7 +50,13 @@ static void lock(void)
 }
 static void unlock(void) { _InterlockedExchange(&lock_word, 0); }
 #else
-#error "output_cache.c needs an atomic exchange for this compiler"
+#error "blocks.c needs an atomic exchange for this compiler"
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define EXCHANGE(slot, value) __atomic_exchange_n(slot, value, __ATOMIC_ACQ_REL)
+#else
+#define EXCHANGE(slot, value) _InterlockedExchangePointer((void *volatile *)(slot), value)
 #endif
 
 /* Guarded by the lock: the cached blocks, oldest first. */
@@ -208,15 +214,44 @@ void output_cache_stats(size_t *limit, size_t *held)
     unlock();
 }
 
+/* The scratch block given back last, or NULL (taken by a call in flight,
+ * or none yet). */
+static block_header *volatile scratch_slot = NULL;
+
 size_t output_cache_release(void)
 {
-    block_header *all[OUTPUT_CACHE_SLOTS];
+    block_header *all[OUTPUT_CACHE_SLOTS + 1];
     lock();
     size_t n = n_cached, bytes = held_bytes;
     memcpy(all, cached, n * sizeof all[0]);
     n_cached = 0;
     held_bytes = 0;
     unlock();
+    block_header *scratch = EXCHANGE(&scratch_slot, NULL);
+    if (scratch != NULL) {
+        all[n++] = scratch;
+        bytes += scratch->capacity;
+    }
     free_all(all, n);
     return bytes;
+}
+
+void *mm_scratch_take(size_t bytes)
+{
+    block_header *header = EXCHANGE(&scratch_slot, NULL);
+    if (header != NULL) {
+        if (header->capacity >= bytes)
+            return data_of(header);
+        output_cache_free(data_of(header));
+    }
+    return output_cache_malloc(bytes);
+}
+
+void mm_scratch_give(void *scratch)
+{
+    if (scratch == NULL)
+        return;
+    block_header *previous = EXCHANGE(&scratch_slot, header_of(scratch));
+    if (previous != NULL)
+        output_cache_free(data_of(previous));
 }

@@ -1,36 +1,44 @@
-/* The class-vector kernels (classvec.h), written once for every path and
- * dtype: classvec.c includes this file once per (path, dtype) after
- * defining
+/* The class-vector kernels (classvec.h), written once for every AVX path
+ * and dtype: simd/instantiate.h includes this file once per (path, dtype)
+ * with the path's vocabulary defined (simd/<path>.h: T, V, VL, LOAD,
+ * STORE, LANE_MASK, FULL_MASK, LANES_MASK, LOAD_MASKED, STORE_MASKED,
+ * SPLAT_LOAD, VFMA, ZERO, KEEP_IN_REGISTER, TARGET, MM_REGISTERS; FN names
+ * this instantiation's functions).
  *
- *   T, V, VL        the element type, its vector type, lanes per vector
- *   MASK            a lane mask; FULL_MASK every lane; LANES_MASK(n) lanes
- *                   0..n-1 (1 <= n <= VL)
- *   TARGET          the function attribute selecting the instruction set
- *   FN(name)        the name of a function of this instantiation
- *   LOAD(p), STORE(p, v)          unaligned
- *   LOAD_MASKED(m, p)             lanes outside m are 0 and not read
- *   STORE_MASKED(p, m, v)         lanes outside m are not written
- *   SPLAT_LOAD(p)   a vector of copies of *p (the FMA's broadcast operand)
- *   VFMA(a, b, c)   a * b + c, fused
- *   ZERO            a vector of zeros
- *   KEEP_IN_REGISTER(v)  see fewclass_body.h
- *   ALWAYS_INLINE
- *   CV_GROUP        vectors of classes a tile holds at most (<= 4)
- *   CV_TILE_1 .. CV_TILE_4   rows (scores) or values of d (grad) of a tile
- *                   of 1 .. 4 vectors (<= 12): the path's register budget
+ * The register budget of a tile follows the path's registers: beside the
+ * NV vectors of W (or G) and the broadcast, 12 accumulators within 16
+ * registers (tiles of 12 x 1, 6 x 2, 4 x 3; four vectors would leave 3 x 4
+ * + 4 + 1 = 17), 24 within 32 (12 x 1, 12 x 2, 8 x 3, 6 x 4).
  *
  * Layouts: the W panel and the dW panels are D rows of Cp = C rounded up
  * to whole vectors (the padding zero); S and G are rows x C, row-major.
- *
- * The file ends by undefining the per-dtype parameters (T .. ZERO), ready
- * for the next instantiation; the per-path ones are classvec.c's.
  */
 
 /* Accumulators a tile holds: TR rows (or TD values of d) x NV vectors,
- * within these bounds on every path. */
+ * within these bounds on every path; CV_GROUP vectors of classes a tile
+ * holds on this path, CV_TILE(nv) its rows (scores) or values of d
+ * (grad) for nv vectors. */
 #ifndef CV_MAX_GROUP
 #define CV_MAX_GROUP 4
 #define CV_MAX_TILE 12
+#define CV_ACCUMULATORS (MM_REGISTERS >= 32 ? 24 : 12)
+#define CV_GROUP (MM_REGISTERS >= 32 ? 4 : 3)
+#define CV_TILE(nv) (CV_ACCUMULATORS / (nv) < CV_MAX_TILE ? CV_ACCUMULATORS / (nv) : CV_MAX_TILE)
+#define CV_TILE_1 CV_TILE(1)
+#define CV_TILE_2 CV_TILE(2)
+#define CV_TILE_3 CV_TILE(3)
+#define CV_TILE_4 CV_TILE(4)
+#endif
+
+/* Elements of a W or dW panel: D rows of C rounded up to whole vectors of
+ * the path, for either dtype (`itemsize`): one function a path, made in its
+ * float32 instantiation. */
+#if !MM_F64
+static size_t FN(panel_elements)(ptrdiff_t D, ptrdiff_t C, size_t itemsize)
+{
+    size_t lanes = sizeof(V) / itemsize;
+    return (size_t)D * (((size_t)C + lanes - 1) / lanes * lanes);
+}
 #endif
 
 /* Rows (scores) of a tile of nv vectors of classes, on this path. */
@@ -40,7 +48,7 @@ static inline int FN(tile_length)(int nv)
 }
 
 /* The mask of a group's last vector: the classes left, or every lane. */
-TARGET static inline MASK FN(last_mask)(ptrdiff_t C, ptrdiff_t v_end)
+TARGET static inline LANE_MASK FN(last_mask)(ptrdiff_t C, ptrdiff_t v_end)
 {
     ptrdiff_t left = C - (v_end - 1) * VL;
     return left >= VL ? FULL_MASK : LANES_MASK((int)left);
@@ -62,9 +70,9 @@ TARGET static void FN(pack_w)(const T *W, ptrdiff_t row_stride, ptrdiff_t col_st
  * group's first vector, rows ldw apart); the last vector stored under
  * `last`. Rows past `live` repeat the last live row (valid memory; their
  * sums are not stored). NV and TR are constants at every call. */
-TARGET static inline ALWAYS_INLINE void FN(score_tile)(
+TARGET static inline MM_ALWAYS_INLINE void FN(score_tile)(
     const T *X, ptrdiff_t ldx, ptrdiff_t r0, int live, const T *w, ptrdiff_t ldw,
-    ptrdiff_t D, T *S, ptrdiff_t lds, MASK last, const int NV, const int TR)
+    ptrdiff_t D, T *S, ptrdiff_t lds, LANE_MASK last, const int NV, const int TR)
 {
     const T *x[CV_MAX_TILE];
     for (int r = 0; r < TR; r++)
@@ -103,14 +111,14 @@ TARGET static inline ALWAYS_INLINE void FN(score_tile)(
 TARGET static void FN(scores)(const T *X, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t D,
                               const T *Wp, ptrdiff_t C, T *S, void *scratch)
 {
-    fewclass_block *block = (fewclass_block *)scratch;
+    single_pass_block *block = (single_pass_block *)scratch;
     block->X = X;
     block->ldx = ldx;
     ptrdiff_t Cp = (C + VL - 1) / VL * VL, n_vec = Cp / VL;
     for (ptrdiff_t v0 = 0; v0 < n_vec; v0 += CV_GROUP) {
         int nv = n_vec - v0 < CV_GROUP ? (int)(n_vec - v0) : CV_GROUP;
         int tr = FN(tile_length)(nv);
-        MASK last = FN(last_mask)(C, v0 + nv);
+        LANE_MASK last = FN(last_mask)(C, v0 + nv);
         const T *w = Wp + v0 * VL;
         T *s = S + v0 * VL;
         for (ptrdiff_t r0 = 0; r0 < rows; r0 += tr) {
@@ -139,9 +147,9 @@ TARGET static void FN(scores)(const T *X, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff
  * past C as 0, so the panel's padding stays 0); whole vectors are plain
  * loads (AVX2's masked loads take a register for the mask, and 16 are
  * all there are). NV, TD and PARTIAL are constants. */
-TARGET static inline ALWAYS_INLINE void FN(grad_tile)(
+TARGET static inline MM_ALWAYS_INLINE void FN(grad_tile)(
     const T *X, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t d0, const T *G, ptrdiff_t ldg,
-    T *dwp, ptrdiff_t ldw, int fresh, MASK last, const int NV, const int TD,
+    T *dwp, ptrdiff_t ldw, int fresh, LANE_MASK last, const int NV, const int TD,
     const int PARTIAL)
 {
     V acc[CV_MAX_TILE][CV_MAX_GROUP];
@@ -171,9 +179,9 @@ TARGET static inline ALWAYS_INLINE void FN(grad_tile)(
 
 /* One group of NV vectors over all of D: whole tiles of TD values of d,
  * then the last D % TD one value at a time. */
-TARGET static inline ALWAYS_INLINE void FN(grad_group)(
+TARGET static inline MM_ALWAYS_INLINE void FN(grad_group)(
     const T *X, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t D, const T *G, ptrdiff_t ldg,
-    T *dwp, ptrdiff_t ldw, int fresh, MASK last, const int NV, const int TD,
+    T *dwp, ptrdiff_t ldw, int fresh, LANE_MASK last, const int NV, const int TD,
     const int PARTIAL)
 {
     ptrdiff_t d0 = 0;
@@ -186,9 +194,9 @@ TARGET static inline ALWAYS_INLINE void FN(grad_group)(
 }
 
 /* A group of NV vectors, its last one whole or partial. */
-TARGET static inline ALWAYS_INLINE void FN(grad_any_group)(
+TARGET static inline MM_ALWAYS_INLINE void FN(grad_any_group)(
     const T *X, ptrdiff_t ldx, ptrdiff_t rows, ptrdiff_t D, const T *G, ptrdiff_t ldg,
-    T *dwp, ptrdiff_t ldw, int fresh, MASK last, int partial, const int NV, const int TD)
+    T *dwp, ptrdiff_t ldw, int fresh, LANE_MASK last, int partial, const int NV, const int TD)
 {
     if (partial)
         FN(grad_group)(X, ldx, rows, D, G, ldg, dwp, ldw, fresh, last, NV, TD, 1);
@@ -198,20 +206,21 @@ TARGET static inline ALWAYS_INLINE void FN(grad_any_group)(
 
 /* dW panel (fresh ? 0 : itself) + X_block^T G, X_block the block the last
  * scores call on this scratch saw. The next block (next, next_ld,
- * next_rows) is left to the hardware prefetchers: asking for it, all at
- * once or a few lines a tile, made the pass 5-40% slower. */
+ * next_rows) is left to the hardware prefetchers: these kernels run along
+ * whole rows of X, which the prefetchers follow, and asking for it slowed
+ * the pass (bench/results/2026-12-01.md). */
 TARGET static void FN(grad)(ptrdiff_t rows, ptrdiff_t D, const T *G, ptrdiff_t C,
                             T *dWp, int fresh, const T *next, ptrdiff_t next_ld,
                             ptrdiff_t next_rows, void *scratch)
 {
-    const fewclass_block *block = (const fewclass_block *)scratch;
+    const single_pass_block *block = (const single_pass_block *)scratch;
     const T *X = (const T *)block->X;
     (void)next, (void)next_ld, (void)next_rows;
     ptrdiff_t ldx = block->ldx;
     ptrdiff_t Cp = (C + VL - 1) / VL * VL, n_vec = Cp / VL;
     for (ptrdiff_t v0 = 0; v0 < n_vec; v0 += CV_GROUP) {
         int nv = n_vec - v0 < CV_GROUP ? (int)(n_vec - v0) : CV_GROUP;
-        MASK last = FN(last_mask)(C, v0 + nv);
+        LANE_MASK last = FN(last_mask)(C, v0 + nv);
         int partial = v0 + nv == n_vec && C % VL != 0;
         const T *g = G + v0 * VL;
         T *dwp = dWp + v0 * VL;
@@ -248,7 +257,7 @@ TARGET static void FN(finish)(const T *acc, ptrdiff_t n_acc, ptrdiff_t acc_strid
     /* Vectors of dW that end inside a row are stored whole (AVX2's masked
      * stores are slow); a partial last one under its mask. */
     ptrdiff_t whole = C % VL == 0 ? n_vec : n_vec - 1;
-    MASK last = FN(last_mask)(C, n_vec);
+    LANE_MASK last = FN(last_mask)(C, n_vec);
     for (ptrdiff_t d = d_begin; d < d_end; d++)
         for (ptrdiff_t v = 0; v < n_vec; v++) {
             const T *from = acc + d * Cp + v * VL;
@@ -267,18 +276,3 @@ TARGET static void FN(finish)(const T *acc, ptrdiff_t n_acc, ptrdiff_t acc_strid
             }
         }
 }
-
-#undef T
-#undef TYPE_TAG
-#undef VL
-#undef V
-#undef MASK
-#undef FULL_MASK
-#undef LANES_MASK
-#undef LOAD
-#undef STORE
-#undef LOAD_MASKED
-#undef STORE_MASKED
-#undef SPLAT_LOAD
-#undef VFMA
-#undef ZERO

@@ -1,5 +1,5 @@
 /* The max-margin ranking hinge over flat runs of pairs, for the AVX2 and
- * AVX-512 paths of the run-time SIMD dispatch (fewclass.h names the paths).
+ * AVX-512 paths (simd/isa.h names the paths).
  *
  * ranking_rows.h puts rows in lanes and gathers each of a row's K columns
  * into its own vector; here the lanes run along s_c as it lies in memory
@@ -67,8 +67,8 @@ typedef struct {
                     double *loss);
 } ranking_flat_kernels;
 
-/* The flat kernels of the named dispatch path, or NULL where it has none
- * (the baseline: the row kernels serve every layout there). */
+/* The flat kernels of the named SIMD path, or NULL where it has none (the
+ * baseline: the row kernels serve every layout there). */
 const ranking_flat_kernels *ranking_flat_for(const char *path);
 
 /* Fill `plan` for K corrupted samples a row (1..RANKING_FLAT_MAX_K), a

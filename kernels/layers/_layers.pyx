@@ -3,7 +3,7 @@ backward pass, and the embedding scatter.
 
 Design
 ------
-1. Matrix products go through the BLAS shim (`_blas.pxd`) with each operand's
+1. Matrix products go through the BLAS shim (common/blas.pxd) with each operand's
    own strides: X, W and dY are never copied or transposed in memory.
 2. The elementwise work of a layer is one pass over its output, right beside
    the GEMM:
@@ -29,8 +29,9 @@ from cython.parallel cimport prange
 from libc.math cimport exp, tanh
 from libc.stdlib cimport malloc, free
 
-from _blas cimport gemm
-from _indices cimport first_out_of_range
+from common.blas cimport gemm
+from common.index_check cimport first_out_of_range
+from layers.column_sums cimport column_sums
 
 # Activation codes, the order of maxmargin.layers.ACTIVATIONS.
 cdef enum:
@@ -39,15 +40,33 @@ cdef enum:
     TANH = 2
     SIGMOID = 3
 
-# Below this many elements an elementwise pass runs serially: a thread team
-# costs more than it saves. tanh and sigmoid cost ~10 ns an element (libm),
-# the others well under 1 ns, hence two thresholds.
-cdef Py_ssize_t PARALLEL_MIN_CHEAP = 1 << 18
-cdef Py_ssize_t PARALLEL_MIN_TRANSCENDENTAL = 1 << 13
+# The family's tunables (maxmargin._tunables, with each one's reason), set
+# by maxmargin._dispatch through `_configure`.
+ctypedef struct LayersTunables:
+    Py_ssize_t parallel_min_cheap
+    Py_ssize_t parallel_min_transcendental
+
+cdef LayersTunables TUNE
+cdef bint CONFIGURED = False
 
 # Column blocks of the parallel backward pass are multiples of this many
 # elements (a 64-byte cache line of float32), so threads rarely share a line.
-cdef Py_ssize_t COLUMN_ALIGN = 16
+cdef enum:
+    COLUMN_ALIGN = 16
+
+
+def _configure(str path, dict tunables):
+    """Use these tunables (every field of LayersTunables); the layers have
+    no SIMD kernels of their own, so `path` is not used. Called by
+    maxmargin._dispatch; process-wide."""
+    global TUNE, CONFIGURED
+    TUNE = tunables
+    CONFIGURED = True
+
+
+def _configuration():
+    """The tunables in force."""
+    return None, TUNE
 
 
 # --- 1. scalar helpers ----------------------------------------------------
@@ -105,9 +124,9 @@ cdef void forward_pass(floating* Y, Py_ssize_t n_rows, Py_ssize_t n_cols,
     cdef Py_ssize_t chunk, c, n_chunks
     if activation == IDENTITY and b == NULL:
         return
-    cdef Py_ssize_t threshold = (PARALLEL_MIN_TRANSCENDENTAL
+    cdef Py_ssize_t threshold = (TUNE.parallel_min_transcendental
                                  if activation == TANH or activation == SIGMOID
-                                 else PARALLEL_MIN_CHEAP)
+                                 else TUNE.parallel_min_cheap)
     if n_threads > 1 and n_rows > 1 and n_rows * n_cols >= threshold:
         n_chunks = min(<Py_ssize_t>n_threads, n_rows)
         chunk = (n_rows + n_chunks - 1) // n_chunks
@@ -155,7 +174,8 @@ cdef void backward_pass(const floating* dY, Py_ssize_t dy_rs, Py_ssize_t dy_cs,
                         int n_threads) noexcept nogil:
     """dZ = dY * f'(Y) and db's float64 column sums, split by columns."""
     cdef Py_ssize_t block, c, n_blocks
-    if n_threads > 1 and n_cols >= 2 * COLUMN_ALIGN and n_rows * n_cols >= PARALLEL_MIN_CHEAP:
+    if (n_threads > 1 and n_cols >= 2 * COLUMN_ALIGN
+            and n_rows * n_cols >= TUNE.parallel_min_cheap):
         n_blocks = min(<Py_ssize_t>n_threads, n_cols // COLUMN_ALIGN)
         block = (n_cols + n_blocks - 1) // n_blocks
         block = (block + COLUMN_ALIGN - 1) // COLUMN_ALIGN * COLUMN_ALIGN
@@ -167,25 +187,14 @@ cdef void backward_pass(const floating* dY, Py_ssize_t dy_rs, Py_ssize_t dy_cs,
                          col_sum, 0, n_cols)
 
 
-cdef void column_sums(const floating* A, Py_ssize_t rs, Py_ssize_t cs,
-                      Py_ssize_t n_rows, Py_ssize_t n_cols, double* col_sum) noexcept nogil:
-    """col_sum[j] += sum_i A[i, j] in float64, each column in row order, for A
-    with any element strides (walked along its contiguous axis)."""
-    cdef Py_ssize_t i, j
-    cdef double total
-    if rs == 1 and cs != 1:
-        for j in range(n_cols):
-            total = col_sum[j]
-            for i in range(n_rows):
-                total += A[i + j * cs]
-            col_sum[j] = total
-    else:
-        for i in range(n_rows):
-            for j in range(n_cols):
-                col_sum[j] += A[i * rs + j * cs]
-
-
 # --- 3. entry points (called by maxmargin.layers) ----------------------------
+
+cdef inline int check_configured() except -1:
+    if not CONFIGURED:
+        raise RuntimeError("maxmargin._layers: used before maxmargin._dispatch configured it")
+    return 0
+
+
 
 def linear_forward_kernel(const floating[:, :] X, const floating[:, :] W,
                           const floating[::1] b, int activation,
@@ -196,6 +205,7 @@ def linear_forward_kernel(const floating[:, :] X, const floating[:, :] W,
     cdef Py_ssize_t n = X.shape[0], d_in = X.shape[1], d_out = W.shape[1]
     cdef Py_ssize_t item = sizeof(floating)
     cdef const floating* b_ptr = NULL
+    check_configured()
     if n == 0 or d_out == 0:
         return
     if b is not None:
@@ -239,6 +249,7 @@ def linear_backward_kernel(const floating[:, :] dY, const floating[:, :] X,
     cdef double* col_sum = NULL
     cdef Py_ssize_t j
     cdef bint need_dX = dX is not None
+    check_configured()
 
     if activation != IDENTITY and n > 0 and d_out > 0:
         scratch = &dZ_scratch[0, 0]
@@ -303,22 +314,3 @@ def embedding_backward_kernel(const floating[:, :] dX, const Py_ssize_t[::1] ind
                 for j in range(width):
                     dst[j] = dst[j] + src[j * cs]
     return -1
-
-
-def bare_linear_backward(const floating[:, :] dY, const floating[:, :] X,
-                         const floating[:, :] W, floating[:, ::1] dX,
-                         floating[:, ::1] dW, double[::1] col_sum):
-    """The performance floor of `linear_backward`: dW = X^T dY, dX = dY W^T and
-    the float64 column sums of dY, nothing else (the benchmarks divide by it)."""
-    cdef Py_ssize_t n = dY.shape[0], d_out = dY.shape[1], d_in = X.shape[1]
-    cdef Py_ssize_t item = sizeof(floating)
-    cdef Py_ssize_t j
-    with nogil:
-        for j in range(d_out):
-            col_sum[j] = 0.0
-        column_sums(&dY[0, 0], dY.strides[0] // item, dY.strides[1] // item, n, d_out,
-                    &col_sum[0])
-        gemm(d_in, d_out, n, 1, &X[0, 0], X.strides[1] // item, X.strides[0] // item,
-             &dY[0, 0], dY.strides[0] // item, dY.strides[1] // item, 0, &dW[0, 0], d_out)
-        gemm(n, d_in, d_out, 1, &dY[0, 0], dY.strides[0] // item, dY.strides[1] // item,
-             &W[0, 0], W.strides[1] // item, W.strides[0] // item, 0, &dX[0, 0], d_in)

@@ -1,5 +1,5 @@
-"""Fresh output arrays for the kernels, from a cache of recently freed
-large blocks (output_cache.h).
+"""Fresh output arrays and scratch for the kernels, from one allocator
+(blocks.h): a cache of recently freed large blocks, and a scratch slot.
 
 `empty(shape, dtype)` is `np.empty` for small arrays. From
 output_cache_min_bytes() (1 MiB) up it allocates the array under NumPy's
@@ -13,6 +13,9 @@ their memory goes when they die differs.
 The cache holds at most `set_cache_limit`'s bytes (MAXMARGIN_CACHE_MB at
 import, default 256 MiB; 0 caches nothing); `release_cached_memory()`
 gives it all back. Both are public (`maxmargin.set_cache_limit`, ...).
+
+The kernel families take their scratch from the same allocator through
+`_C_API`, a capsule of function pointers (memory_api.h).
 """
 
 import operator
@@ -24,15 +27,25 @@ import numpy as np
 
 cnp.import_array()
 
-cdef extern from "output_cache.h" nogil:
+from cpython.pycapsule cimport PyCapsule_New
+
+cdef extern from "memory/blocks.h" nogil:
     size_t output_cache_min_bytes()
     size_t output_cache_set_limit(size_t bytes)
     void output_cache_stats(size_t* limit, size_t* held)
     size_t output_cache_release()
+    void* mm_scratch_take(size_t bytes)
+    void mm_scratch_give(void* scratch)
+
+cdef extern from "memory/memory_api.h":
+    const char* MM_MEMORY_CAPSULE
+    ctypedef struct mm_memory_api:
+        void* (*scratch_take)(size_t bytes) noexcept nogil
+        void (*scratch_give)(void* scratch) noexcept nogil
 
 cdef extern from *:
     """
-    #include "output_cache.h"
+    #include "memory/blocks.h"
 
     /* NumPy's allocator interface (numpy/ndarraytypes.h) over the cache. */
     static void *mm_cached_malloc(void *ctx, size_t size)
@@ -70,6 +83,12 @@ cdef extern from *:
     object PyDataMem_SetHandler(object handler)
 
 DEFAULT_LIMIT_MB = 256
+
+# The table the kernel families import (memory_api.h: mm_memory_import).
+cdef mm_memory_api C_API_TABLE
+C_API_TABLE.scratch_take = mm_scratch_take
+C_API_TABLE.scratch_give = mm_scratch_give
+_C_API = PyCapsule_New(&C_API_TABLE, MM_MEMORY_CAPSULE, NULL)
 
 cdef object HANDLER = mm_cached_handler_capsule()
 cdef Py_ssize_t MIN_BYTES = <Py_ssize_t>output_cache_min_bytes()
@@ -128,8 +147,9 @@ def cache_info():
 
 
 def release_cached_memory():
-    """Give every block in maxmargin's output cache back to the system;
-    returns how many bytes that was. Arrays alive keep their memory."""
+    """Give every block in maxmargin's output cache (and the kernels' idle
+    scratch) back to the system; returns how many bytes that was. Arrays
+    alive keep their memory."""
     return output_cache_release()
 
 

@@ -4,7 +4,7 @@ Read by `maxmargin.show_config()` and by the thread-count resolver in
 `maxmargin._validation`.
 """
 
-from _openmp cimport MAXMARGIN_OPENMP, omp_get_max_threads
+from common.openmp_guard cimport MAXMARGIN_OPENMP, omp_get_max_threads
 
 cdef extern from *:
     """

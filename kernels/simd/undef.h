@@ -1,0 +1,37 @@
+/* Clears one instantiation's vocabulary (simd/<path>.h) so that the next
+ * one starts clean: instantiate.h includes it after each body. */
+#undef MM_F64
+#undef PATH
+#undef TARGET
+#undef MM_REGISTERS
+#undef KEEP_IN_REGISTER
+#undef T
+#undef TYPE_TAG
+#undef V
+#undef VL
+#undef LOAD
+#undef STORE
+#undef STREAM
+#undef SPLAT
+#undef SPLAT_LOAD
+#undef ZERO
+#undef VFMA
+#undef LANE_MASK
+#undef FULL_MASK
+#undef LANES_MASK
+#undef LOAD_MASKED
+#undef STORE_MASKED
+#undef CMP_MASK
+#undef GT_ZERO
+#undef CMP_BITS
+#undef NAN_BITS
+#undef SELECT
+#undef POSITIVE
+#undef VI
+#undef INDEX
+#undef PERMUTE
+#undef WIDEN_LOW
+#undef WIDEN_HIGH
+#undef DV
+#undef DVL
+#undef STORE_DV

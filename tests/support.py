@@ -1,9 +1,19 @@
-"""Shared helpers for the tests: dtypes, tolerances, problem generators."""
+"""What the tests share: dtypes, tolerances, problem generators, memory
+layouts, hypothesis strategies, and the switches that send svm_loss down
+one path or another (SIMD path and tunables, process-wide while they last).
 
+Tests import it by name (``from support import ...``): tests/conftest.py's
+folder is on sys.path, as pytest puts it there."""
+
+import contextlib
 import re
 
 import numpy as np
 import pytest
+from hypothesis import strategies as st
+
+from maxmargin import _dispatch, _hinge
+from maxmargin._tunables import override
 
 DTYPES = [np.float32, np.float64]
 KINDS = ["weston_watkins", "crammer_singer"]
@@ -126,3 +136,93 @@ def raises(error, func, *names):
 def case_ids(cases):
     """Readable test ids: the case number and the arguments it changes."""
     return [f"{i}-{','.join(changes)}" for i, (changes, _, _) in enumerate(cases)]
+
+
+# --- hypothesis strategies ------------------------------------------------------
+
+@st.composite
+def svm_problems(draw, n=(0, 10), d=(1, 9), c=(1, 6), normal=False, class_weight=True,
+                 deltas=(0.0, 1.0, 3.0), regs=(0.0, 0.25, 1e-3)):
+    """(W, X, y, options) for svm_loss and its reference: N, D and C drawn
+    from the ranges (a (low, high) pair, or a list to sample), integer
+    problems (every score exact: kinks and ties hit where the reference
+    says) and, with `normal`, standard-normal ones too; every option drawn:
+    reg, delta, p, kind, reduction, weights, a bias."""
+    def size(spec):
+        return draw(st.integers(*spec) if isinstance(spec, tuple) else st.sampled_from(spec))
+    dtype = draw(st.sampled_from(DTYPES))
+    n_rows, n_features, n_classes = size(n), size(d), size(c)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    make = normal_problem if normal and draw(st.booleans()) else integer_problem
+    W, X, b, y = make(rng, n_rows, n_features, n_classes, dtype)
+    options = dict(
+        reg=draw(st.sampled_from(regs)),
+        delta=draw(st.sampled_from(deltas)),
+        p=draw(st.sampled_from([1, 2])),
+        kind=draw(st.sampled_from(KINDS)),
+        reduction=draw(st.sampled_from(["mean", "sum"])),
+        sample_weight=rng.uniform(0, 2, n_rows) if draw(st.booleans()) else None,
+    )
+    if class_weight:
+        options["class_weight"] = rng.uniform(0, 2, n_classes) if draw(st.booleans()) else None
+    if draw(st.booleans()):
+        options["b"] = b
+    return W, X, y, options
+
+
+# --- svm_loss's paths -------------------------------------------------------------
+
+# The SIMD paths this CPU runs, and those with the class-vector kernels.
+FEW_CLASS_PATHS = _dispatch.simd_paths()
+CLASS_VECTOR_PATHS = [path for path in FEW_CLASS_PATHS if _hinge.has_class_vector_kernels(path)]
+
+
+@contextlib.contextmanager
+def simd_path(path):
+    """Within it, the given SIMD path (None: the one in use); restored after."""
+    previous = _dispatch.simd_path()
+    if path is not None:
+        _dispatch.select_simd_path(path)
+    try:
+        yield
+    finally:
+        _dispatch.select_simd_path(previous)
+
+
+@contextlib.contextmanager
+def _switched(path, **tunables):
+    with simd_path(path), override(**tunables):
+        yield
+
+
+def few_classes(path):
+    """svm_loss takes the few-classes single pass at every shape, on the
+    given path (the class-vector kernels off)."""
+    return _switched(path, fewclass_max_classes=10**6, fewclass_min_rows=0,
+                     classvec_max_classes_f32=0, classvec_max_classes_f64=0)
+
+
+def class_vectors(path):
+    """svm_loss takes the class-vector single pass at every C and N, in both
+    dtypes, on the given path."""
+    return _switched(path, classvec_min_classes=0, classvec_max_classes_f32=10**6,
+                     classvec_max_classes_f64=10**6, classvec_min_rows=0)
+
+
+def two_gemms(path=None):
+    """svm_loss takes the two-GEMM path at every shape (the L2 term on the
+    given SIMD path; None: the one in use)."""
+    return _switched(path, fewclass_max_classes=0, classvec_max_classes_f32=0,
+                     classvec_max_classes_f64=0)
+
+
+# The tunable of each single pass's row blocks.
+BLOCK_BYTES = {few_classes: "fewclass_block_bytes", class_vectors: "classvec_block_bytes"}
+
+# Both single passes on every path that has them, with the classes a test
+# adds to its few-classes count so that the class-vector kernels see more
+# than one vector's worth (C + 30).
+EVERY_SINGLE_PASS = (
+    [pytest.param(few_classes, path, 0, id=f"few-{path}") for path in FEW_CLASS_PATHS]
+    + [pytest.param(class_vectors, path, 30, id=f"classvec-{path}")
+       for path in CLASS_VECTOR_PATHS])

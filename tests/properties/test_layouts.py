@@ -8,7 +8,7 @@ import pytest
 import maxmargin
 from maxmargin import _validation
 
-from helpers import DTYPES, KINDS, integer_problem, layouts
+from support import DTYPES, KINDS, integer_problem, layouts
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing of every kernel (tests/fuzz_atheris.py) for a
+# Coverage-guided fuzzing of every kernel (tests/hardening/fuzz_atheris.py) for a
 # fixed time, against a copy of maxmargin built for it:
 #
-#   bash tests/atheris.sh [SECONDS] [KERNEL...]   # default 600 s, all eight
+#   bash tests/hardening/atheris.sh [SECONDS] [KERNEL...]   # default 600 s, all eight
 #
 # The time is shared equally between the kernels; each runs as its own
 # libFuzzer process with its own corpus, kept under build/atheris/corpus/ so
@@ -17,7 +17,7 @@
 # (the input) beside build/atheris/<kernel>.log; the script exits 1 after
 # the other kernels have had their turn.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 source_tree="$PWD"
 seconds="${1:-600}"
 shift || true
@@ -59,7 +59,7 @@ for kernel in "${kernels[@]}"; do
     if (cd "$tests" \
         && MAXMARGIN_ATHERIS_KERNEL="$kernel" LD_PRELOAD="$runtime" \
            ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 PYTHONMALLOC=malloc \
-           "$venv/bin/python" tests/fuzz_atheris.py "$corpus" \
+           "$venv/bin/python" tests/hardening/fuzz_atheris.py "$corpus" \
                -max_total_time="$share" -max_len=4096 -len_control=0 \
                -artifact_prefix="$work/" -print_final_stats=1) > "$log" 2>&1; then
         grep -E "examples per kernel" "$log" | tail -1 >&2 || true

@@ -1,44 +1,29 @@
-"""svm_loss's single pass by the class-vector kernels (kernels/classvec.h),
+"""svm_loss's single pass by the class-vector kernels (kernels/hinge/classvec.h),
 for more classes than the few-classes kernels take, on every path this CPU
 runs that has them: agreement with the reference over the kernels' edges,
 NaN, and the dispatch. Exactness against the two GEMMs, threads, layouts
 and accumulation are tested for both single passes in test_fewclass.py."""
 
+import functools
+
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
 
 import maxmargin
-from maxmargin import _hinge, reference
+from maxmargin import _dispatch, _hinge, _tunables, reference
 
-from helpers import DTYPES, KINDS, assert_close, integer_problem, normal_problem
-from single_passes import CLASS_VECTOR_PATHS as PATHS, class_vectors, few_classes, two_gemms
+from support import DTYPES, assert_close, svm_problems
+from support import CLASS_VECTOR_PATHS as PATHS, class_vectors, few_classes, simd_path, two_gemms
 
 
-@st.composite
-def problems(draw):
-    """Shapes around the kernels' edges: N across tiles of 12, 8 and 6 rows
-    and row blocks; D across tiles of 12, 8 and 6 values and their rest; C
-    from 1 up across one vector, groups of four and a partial last vector."""
-    dtype = draw(st.sampled_from(DTYPES))
-    n = draw(st.integers(1, 70))
-    d = draw(st.sampled_from([1, 2, 5, 6, 7, 12, 13, 25, 100, 257]))
-    c = draw(st.sampled_from([1, 2, 10, 13, 16, 17, 24, 31, 32, 33, 48, 63, 64, 65, 100,
-                              129, 140]))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    make = integer_problem if draw(st.booleans()) else normal_problem
-    W, X, b, y = make(rng, n, d, c, dtype)
-    options = dict(
-        reg=draw(st.sampled_from([0.0, 0.25])),
-        delta=draw(st.sampled_from([0.0, 1.0])),
-        p=draw(st.sampled_from([1, 2])),
-        kind=draw(st.sampled_from(KINDS)),
-        reduction=draw(st.sampled_from(["mean", "sum"])),
-        sample_weight=rng.uniform(0, 2, n) if draw(st.booleans()) else None,
-    )
-    if draw(st.booleans()):
-        options["b"] = b
-    return W, X, y, options
+# Shapes around the kernels' edges: N across tiles of 12, 8 and 6 rows and
+# row blocks; D across tiles of 12, 8 and 6 values and their rest; C from 1
+# up across one vector, groups of four and a partial last vector.
+problems = functools.partial(
+    svm_problems, n=(1, 70), d=[1, 2, 5, 6, 7, 12, 13, 25, 100, 257],
+    c=[1, 2, 10, 13, 16, 17, 24, 31, 32, 33, 48, 63, 64, 65, 100, 129, 140], normal=True,
+    class_weight=False, deltas=(0.0, 1.0), regs=(0.0, 0.25))
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -88,8 +73,16 @@ def test_nan_in_X_reaches_the_loss_and_gradient(path):
 
 def test_the_paths_with_class_vector_kernels():
     # AVX-512 and AVX2; the baseline runs the two GEMMs above 16 classes.
-    assert set(PATHS) == set(_hinge.simd_paths()) & {"avx512", "avx2"}
-    assert set(_hinge.class_vector_ranges()) == set(PATHS)
+    assert set(PATHS) == set(_dispatch.simd_paths()) & {"avx512", "avx2"}
+    assert not _hinge.has_class_vector_kernels("baseline")
+
+
+def class_vector_range(path):
+    """(fewest classes, most in float32, most in float64) of the path's
+    class-vector pass, from the tunables table."""
+    return tuple(_tunables.TABLE[name].default[path] for name in
+                 ("classvec_min_classes", "classvec_max_classes_f32",
+                  "classvec_max_classes_f64"))
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -98,7 +91,7 @@ def test_default_limits(path):
     class-vector pass (AVX-512: 13-64 in float32, 13-16 in float64; AVX2:
     17-32 in float32 only); just outside it the other paths. The default
     call gives the bits of the forced choice."""
-    low, high, high_f64 = _hinge.class_vector_ranges()[path]
+    low, high, high_f64 = class_vector_range(path)
     assert 13 <= low <= 17 and 32 <= high <= 64 and high_f64 in (0, 16)
 
     def outside(c):  # below the range: the few-classes pass; above: GEMMs
@@ -114,12 +107,8 @@ def test_default_limits(path):
         W = rng.standard_normal((50, c)).astype(dtype)
         X = rng.standard_normal((300, 50)).astype(dtype)
         y = rng.integers(0, c, 300)
-        previous = _hinge.simd_path()
-        _hinge.select_simd_path(path)
-        try:
+        with simd_path(path):
             default = maxmargin.svm_loss(W, X, y)
-        finally:
-            _hinge.select_simd_path(previous)
         with forced:
             want = maxmargin.svm_loss(W, X, y)
         assert default[0] == want[0]

@@ -22,7 +22,7 @@ Examples run per function: the hypothesis profile's (200 in the default
 "ci" profile), the same ones every run. A long run, of fresh random
 examples for a given number of seconds in all:
 
-    MAXMARGIN_FUZZ_SECONDS=3600 python -m pytest tests/test_fuzz.py -q -s
+    MAXMARGIN_FUZZ_SECONDS=3600 python -m pytest tests/hardening/test_fuzz.py -q -s
 
 repeats each function's fuzz for its share of the time and prints how many
 examples ran.
@@ -42,7 +42,7 @@ from hypothesis import strategies as st
 import maxmargin
 from maxmargin import reference
 
-from helpers import assert_close
+from support import assert_close
 
 FUZZ_SECONDS = float(os.environ.get("MAXMARGIN_FUZZ_SECONDS", "0"))
 EXAMPLES_RUN = {}  # function -> examples, printed by conftest.py

@@ -13,7 +13,7 @@ block cache, BLAS buffers):
 
 The suite runs LEAK_CALLS = 10^4 calls a case; the full check is
 
-    MAXMARGIN_LEAK_CALLS=100000 python -m pytest tests/test_leaks.py -q
+    MAXMARGIN_LEAK_CALLS=100000 python -m pytest tests/hardening/test_leaks.py -q
 
 (10^5 calls of each of the 24 cases: about two minutes here).
 """
@@ -35,7 +35,7 @@ MEASURED = {}  # case -> (traced bytes, RSS bytes) gained; printed by conftest.p
 
 
 # AddressSanitizer holds freed memory in quarantine (256 MB by default), so
-# the resident size grows under tests/sanitize.sh without any leak: there
+# the resident size grows under tests/hardening/sanitize.sh without any leak: there
 # tracemalloc alone is the measure.
 UNDER_ASAN = "libasan" in os.environ.get("LD_PRELOAD", "")
 

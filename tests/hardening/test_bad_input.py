@@ -7,7 +7,7 @@ import pytest
 
 import maxmargin
 
-from helpers import case_ids, raises
+from support import case_ids, raises
 
 N, D, C = 5, 4, 3
 

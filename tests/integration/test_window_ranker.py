@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "window_ranker.py"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "window_ranker.py"
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,10 @@
-"""svm_loss's single pass for few classes (kernels/fewclass.h) on every SIMD
+"""svm_loss's single pass for few classes (kernels/hinge/fewclass.h) on every SIMD
 path this CPU runs: agreement with the reference and with the two-GEMM
 path, determinism across threads and layouts, and the run-time dispatch.
 The exactness, thread, layout and accumulation tests run the class-vector
-single pass (kernels/classvec.h) too."""
+single pass (kernels/hinge/classvec.h) too."""
 
+import functools
 import os
 import platform
 import subprocess
@@ -11,40 +12,23 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
 
 import maxmargin
-from maxmargin import _hinge, reference
+from maxmargin import _dispatch, reference
 
-from helpers import DTYPES, KINDS, assert_close, integer_problem, layouts, normal_problem
-from single_passes import EVERY_SINGLE_PASS, FEW_CLASS_PATHS as PATHS
-from single_passes import few_classes as single_pass, two_gemms
+from support import (DTYPES, KINDS, assert_close, integer_problem, layouts, normal_problem,
+                     svm_problems)
+from support import EVERY_SINGLE_PASS, FEW_CLASS_PATHS as PATHS
+from support import BLOCK_BYTES, few_classes as single_pass, override, two_gemms
 
 
-@st.composite
-def problems(draw):
-    """Shapes around the micro-kernels' edges: D across whole and partial
-    vectors and slices, odd row counts (a lone last row in a score tile), C
-    across whole and partial class tiles."""
-    dtype = draw(st.sampled_from(DTYPES))
-    n = draw(st.integers(1, 40))
-    d = draw(st.sampled_from([1, 2, 3, 5, 7, 8, 15, 16, 17, 33, 64, 100, 257]))
-    c = draw(st.integers(1, 17))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    make = integer_problem if draw(st.booleans()) else normal_problem
-    W, X, b, y = make(rng, n, d, c, dtype)
-    options = dict(
-        reg=draw(st.sampled_from([0.0, 0.25])),
-        delta=draw(st.sampled_from([0.0, 1.0, 3.0])),
-        p=draw(st.sampled_from([1, 2])),
-        kind=draw(st.sampled_from(KINDS)),
-        reduction=draw(st.sampled_from(["mean", "sum"])),
-        sample_weight=rng.uniform(0, 2, n) if draw(st.booleans()) else None,
-        class_weight=rng.uniform(0, 2, c) if draw(st.booleans()) else None,
-    )
-    if draw(st.booleans()):
-        options["b"] = b
-    return W, X, y, options
+# Shapes around the micro-kernels' edges: D across whole and partial
+# vectors and slices, odd row counts (a lone last row in a score tile), C
+# across whole and partial class tiles.
+problems = functools.partial(
+    svm_problems, n=(1, 40), d=[1, 2, 3, 5, 7, 8, 15, 16, 17, 33, 64, 100, 257],
+    c=(1, 17), normal=True, regs=(0.0, 0.25))
 
 
 @given(problems())
@@ -127,15 +111,11 @@ def test_identical_for_every_row_block_size(passing, path, more, dtype):
     W = rng.standard_normal((333, c)).astype(dtype)
     X = rng.standard_normal((600, 333)).astype(dtype)
     y = rng.integers(0, c, 600)
-    limits = _hinge.few_class_limits if passing is single_pass else _hinge.class_vector_limits
     with passing(path):
         default = maxmargin.svm_loss(W, X, y, p=2)
         for block_bytes in (1, 3 << 10, 1 << 20):
-            before = limits(block_bytes=block_bytes)
-            try:
+            with override(**{BLOCK_BYTES[passing]: block_bytes}):
                 again = maxmargin.svm_loss(W, X, y, p=2)
-            finally:
-                limits(*before)
             assert again[0] == default[0], block_bytes
             np.testing.assert_array_equal(again[1], default[1])
 
@@ -273,25 +253,25 @@ def test_paths_are_the_ones_this_cpu_has():
 
 
 def test_the_best_path_is_chosen_and_reported():
-    assert _hinge.simd_path() == PATHS[0]
+    assert _dispatch.simd_path() == PATHS[0]
     assert maxmargin._config.config()["simd path (svm_loss few classes, ranking)"].startswith(PATHS[0])
 
 
 def test_selecting_an_unknown_or_unsupported_path_fails_clearly():
     with pytest.raises(ValueError, match="unknown SIMD path 'sse9'"):
-        _hinge.select_simd_path("sse9")
+        _dispatch.select_simd_path("sse9")
     with pytest.raises(TypeError):
-        _hinge.select_simd_path(2)
+        _dispatch.select_simd_path(2)
     if "avx512" not in PATHS and platform.machine() in ("x86_64", "AMD64"):
         with pytest.raises(ValueError, match="cannot run on this CPU"):
-            _hinge.select_simd_path("avx512")
-    assert _hinge.simd_path() == PATHS[0]
+            _dispatch.select_simd_path("avx512")
+    assert _dispatch.simd_path() == PATHS[0]
 
 
 def _import_with(simd):
     env = dict(os.environ, MAXMARGIN_SIMD=simd)
     return subprocess.run(
-        [sys.executable, "-c", "import maxmargin._hinge as h; print(h.simd_path())"],
+        [sys.executable, "-c", "import maxmargin._dispatch as d; print(d.simd_path())"],
         env=env, capture_output=True, text=True)
 
 

@@ -11,12 +11,12 @@ new branches of the validation layer and the kernels (C and Cython) are
 kept and mutated further, and AddressSanitizer stops at the first
 invalid read or write.
 
-Run it through tests/atheris.sh, which builds that instrumented copy:
+Run it through tests/hardening/atheris.sh, which builds that instrumented copy:
 
-    bash tests/atheris.sh 600          # ten minutes
+    bash tests/hardening/atheris.sh 600          # ten minutes
 
 A failure (a Python exception from a check, or a sanitizer report) leaves
-a ``crash-<sha1>`` file; ``python tests/fuzz_atheris.py crash-<sha1>``
+a ``crash-<sha1>`` file; ``python tests/hardening/fuzz_atheris.py crash-<sha1>``
 with the same environment replays it.
 """
 
@@ -35,7 +35,9 @@ with atheris.instrument_imports(include=["maxmargin"]):
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# This folder (test_fuzz) and tests/ (support.py), as pytest would.
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.dirname(HERE)]
 from test_fuzz import CALLS, fuzz_one, fuzzed_call, huge_request  # noqa: E402
 
 # Examples run per kernel, printed every REPORT_EVERY seconds while the

@@ -1,5 +1,5 @@
 """Call every kernel once in each of its paths, for valgrind's memcheck
-(tests/valgrind.sh): both dtypes, the few-classes single pass on every SIMD
+(tests/hardening/valgrind.sh): both dtypes, the few-classes single pass on every SIMD
 path this CPU runs, the class-vector pass on every path that has it, and the
 two-GEMM path, unusual layouts, out buffers with accumulate, and calls that
 fail validation or in the kernel (a bad label).
@@ -10,10 +10,13 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# tests/ (support.py) and tests/properties/ (every_kernel), as pytest would.
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [TESTS, os.path.join(TESTS, "properties")]
 
 import maxmargin  # noqa: E402
-from maxmargin import _hinge, _memory  # noqa: E402
+from maxmargin import _memory  # noqa: E402
+from support import CLASS_VECTOR_PATHS, FEW_CLASS_PATHS, class_vectors, simd_path, two_gemms  # noqa: E402
 from test_threads import every_kernel  # noqa: E402
 
 
@@ -33,33 +36,28 @@ def main():
         b = rng.standard_normal(10).astype(dtype)
         y = rng.integers(0, 10, 300)
         weights = rng.uniform(0, 2, 300)
-        for path in _hinge.simd_paths():
-            _hinge.select_simd_path(path)
-            for layout in (X, np.asfortranarray(X), X[::-1], X[:, ::2]):
-                for kind in ("weston_watkins", "crammer_singer"):
-                    W_used = W[: layout.shape[1]]
-                    maxmargin.svm_loss(W_used, layout, y, b=b, kind=kind, p=2,
-                                       sample_weight=weights, reg=0.1, n_threads=2)
+        for path in FEW_CLASS_PATHS:
+            with simd_path(path):
+                for layout in (X, np.asfortranarray(X), X[::-1], X[:, ::2]):
+                    for kind in ("weston_watkins", "crammer_singer"):
+                        W_used = W[: layout.shape[1]]
+                        maxmargin.svm_loss(W_used, layout, y, b=b, kind=kind, p=2,
+                                           sample_weight=weights, reg=0.1, n_threads=2)
         # The class-vector pass on every path that has it: a partial last
         # vector (C = 20), whole ones in two groups (C = 32 on AVX2), a
         # strided X, accumulation.
-        for path in _hinge.class_vector_paths():
-            _hinge.select_simd_path(path)
-            before = _hinge.class_vector_limits(max_classes=10**6, min_rows=0,
-                                                max_classes_f64=10**6, min_classes=0)
-            for c in (20, 32):
-                Wc = rng.standard_normal((37, c)).astype(dtype)
-                yc = rng.integers(0, c, 300)
-                maxmargin.svm_loss(Wc, X, yc, b=np.ones(c, dtype), p=2, reg=0.1,
-                                   sample_weight=weights, n_threads=2)
-                maxmargin.svm_loss(Wc[::2], X[:, ::2], yc, dW_out=np.ones_like(Wc[::2]),
-                                   accumulate=True)
-            _hinge.class_vector_limits(*before)
-        _hinge.select_simd_path("auto")
-        before = _hinge.few_class_limits(max_classes=0)  # the two-GEMM path
-        dW, db = np.zeros_like(W), np.zeros_like(b)
-        maxmargin.svm_loss(W, X, y, b=b, dW_out=dW, db_out=db, accumulate=True)
-        _hinge.few_class_limits(*before)
+        for path in CLASS_VECTOR_PATHS:
+            with class_vectors(path):
+                for c in (20, 32):
+                    Wc = rng.standard_normal((37, c)).astype(dtype)
+                    yc = rng.integers(0, c, 300)
+                    maxmargin.svm_loss(Wc, X, yc, b=np.ones(c, dtype), p=2, reg=0.1,
+                                       sample_weight=weights, n_threads=2)
+                    maxmargin.svm_loss(Wc[::2], X[:, ::2], yc, dW_out=np.ones_like(Wc[::2]),
+                                       accumulate=True)
+        with two_gemms():
+            dW, db = np.zeros_like(W), np.zeros_like(b)
+            maxmargin.svm_loss(W, X, y, b=b, dW_out=dW, db_out=db, accumulate=True)
         scores = X @ W
         maxmargin.multiclass_hinge(scores, y, reduction="none", class_weight=np.ones(10))
         maxmargin.multiclass_hinge(scores.copy(), y, out=scores)  # in place
@@ -75,15 +73,14 @@ def main():
         # block redone for its NaN), and streamed stores into a fresh ds_c
         # of 8 MiB from the output cache.
         s_c = rng.standard_normal((300, 5)).astype(dtype)
-        for path in _hinge.simd_paths():
-            _hinge.select_simd_path(path)
-            maxmargin.ranking_hinge(s, s_c, n_threads=2)
-            with_nan = s_c.copy()
-            with_nan[7, 2] = np.nan
-            maxmargin.ranking_hinge(s, with_nan)
-            big = 2**21 // np.dtype(dtype).itemsize
-            maxmargin.ranking_hinge(np.zeros(big, dtype), np.ones((big, 4), dtype))
-        _hinge.select_simd_path("auto")
+        for path in FEW_CLASS_PATHS:
+            with simd_path(path):
+                maxmargin.ranking_hinge(s, s_c, n_threads=2)
+                with_nan = s_c.copy()
+                with_nan[7, 2] = np.nan
+                maxmargin.ranking_hinge(s, with_nan)
+                big = 2**21 // np.dtype(dtype).itemsize
+                maxmargin.ranking_hinge(np.zeros(big, dtype), np.ones((big, 4), dtype))
         grown = _memory.empty(2**20, np.dtype(np.uint8))
         grown.resize(2**22, refcheck=False)
         del grown

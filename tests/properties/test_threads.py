@@ -14,7 +14,7 @@ import pytest
 import maxmargin
 from maxmargin import _runtime, _validation
 
-from helpers import DTYPES, KINDS
+from support import DTYPES, KINDS
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -174,7 +174,7 @@ def test_repeated_runs_are_identical():
 FINGERPRINT_SCRIPT = """
 import hashlib, sys
 import numpy as np
-sys.path.insert(0, sys.argv[1])
+sys.path[:0] = sys.argv[1:]
 from test_threads import every_kernel
 digest = hashlib.sha256()
 for name, call in every_kernel().items():
@@ -190,11 +190,12 @@ def test_omp_num_threads_changes_no_bit():
     # OpenBLAS also reads OMP_NUM_THREADS when OPENBLAS_NUM_THREADS is unset,
     # and the bits of its GEMMs can depend on its thread count: that one is
     # held fixed here, so the test is of maxmargin's own loops.
-    here = os.path.dirname(os.path.abspath(__file__))
+    here = os.path.dirname(os.path.abspath(__file__))  # and tests/, for support.py
     prints = set()
     for setting in ("1", "2", "3"):
         env = dict(os.environ, OMP_NUM_THREADS=setting, OPENBLAS_NUM_THREADS="2")
-        result = subprocess.run([sys.executable, "-c", FINGERPRINT_SCRIPT, here], env=env,
+        result = subprocess.run([sys.executable, "-c", FINGERPRINT_SCRIPT, here,
+                                 os.path.dirname(here)], env=env,
                                 capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr
         prints.add(result.stdout.strip())

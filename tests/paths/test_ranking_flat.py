@@ -1,4 +1,4 @@
-"""ranking_hinge's flat kernels (kernels/ranking_flat.h) on every SIMD path
+"""ranking_hinge's flat kernels (kernels/ranking/ranking_flat.h) on every SIMD path
 this CPU runs: the same gradients as the row kernels bit for bit, the loss
 to a few ulps, NaN blocks handed back to the row kernels, streamed stores,
 and the same bits for every thread count.
@@ -6,28 +6,15 @@ and the same bits for every thread count.
 The baseline path has no flat kernels: there every contiguous call takes
 the row kernels, so it is the yardstick for the other paths."""
 
-import contextlib
-
 import numpy as np
 import pytest
 
 import maxmargin
-from maxmargin import _hinge, reference
+from maxmargin import reference
 
-from helpers import DTYPES, assert_close
+from support import DTYPES, FEW_CLASS_PATHS as PATHS, assert_close, simd_path
 
-PATHS = _hinge.simd_paths()
 FLAT_PATHS = [path for path in PATHS if path != "baseline"]
-
-
-@contextlib.contextmanager
-def simd_path(path):
-    previous = _hinge.simd_path()
-    _hinge.select_simd_path(path)
-    try:
-        yield
-    finally:
-        _hinge.select_simd_path(previous)
 
 
 def scores(rng, n, k, dtype):

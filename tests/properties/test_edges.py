@@ -63,7 +63,7 @@ def test_more_than_two_to_the_31_elements():
 
 
 # svm_loss on an X (N, D) of more than 2^31 elements, on each of its paths
-# (see kernels/_hinge.pyx): few classes and many rows take the single pass;
+# (see kernels/hinge/_hinge.pyx): few classes and many rows take the single pass;
 # up to 64 classes, the GEMMs over row blocks; more, the whole-batch GEMMs.
 # N * D = 2^31 + 256 in the first two (the row offsets past 2^31 are
 # computed by maxmargin); the last has few rows of 2^20 features (BLAS's

@@ -8,7 +8,7 @@ from hypothesis import given, strategies as st
 import maxmargin
 from maxmargin import reference
 
-from helpers import DTYPES, KINDS, assert_close
+from support import DTYPES, KINDS, assert_close
 
 
 @st.composite

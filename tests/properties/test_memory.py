@@ -1,4 +1,4 @@
-"""The output cache (kernels/output_cache.h, maxmargin._memory): large fresh
+"""The output cache (kernels/memory/blocks.h, maxmargin._memory): large fresh
 outputs reuse the blocks that earlier outputs freed, within a limit, and
 are otherwise ordinary NumPy arrays."""
 

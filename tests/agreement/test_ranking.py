@@ -8,7 +8,7 @@ from hypothesis import given, strategies as st
 import maxmargin
 from maxmargin import reference
 
-from helpers import DTYPES, assert_close, vector_layouts, layouts
+from support import DTYPES, assert_close, vector_layouts, layouts
 
 
 @st.composite

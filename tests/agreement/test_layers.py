@@ -9,7 +9,7 @@ from hypothesis import given, strategies as st
 import maxmargin
 from maxmargin import reference
 
-from helpers import DTYPES, assert_close, layouts, numerical_vjp
+from support import DTYPES, assert_close, layouts, numerical_vjp
 
 ACTIVATIONS = [None, "relu", "tanh", "sigmoid"]
 

@@ -7,17 +7,17 @@
 #   sanitize  MAXMARGIN_SANITIZE=address,undefined: AddressSanitizer and
 #             UndefinedBehaviorSanitizer (GCC), -O1 -g; any report aborts
 #
-#   bash tests/sanitize.sh              # both
-#   bash tests/sanitize.sh sanitize     # one
+#   bash tests/hardening/sanitize.sh              # both
+#   bash tests/hardening/sanitize.sh sanitize     # one
 #
 # The interpreter is not instrumented: the sanitizer runtimes are preloaded,
 # CPython allocates with plain malloc (PYTHONMALLOC=malloc) so that
 # AddressSanitizer sees its buffers, and leak detection is off (CPython
-# keeps objects alive at exit by design; tests/test_leaks.py measures leaks).
+# keeps objects alive at exit by design; tests/hardening/test_leaks.py measures leaks).
 # pytest runs with -s there: a report goes to stderr just before the abort,
 # and pytest's capture would swallow it.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 source_tree="$PWD"
 work="$(mktemp -d)"
 cp -r tests examples "$work/"

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# valgrind's memcheck over tests/memcheck_kernels.py (every kernel, every
+# valgrind's memcheck over tests/hardening/memcheck_kernels.py (every kernel, every
 # path) against the installed maxmargin. It fails when any error (invalid
 # read or write, uninitialised memory deciding a branch, bad free) has a
 # maxmargin module anywhere in its stack.
 #
-#   bash tests/valgrind.sh [PYTHON]      # default: python3 (about a minute)
+#   bash tests/hardening/valgrind.sh [PYTHON]      # default: python3 (about a minute)
 #
 # CPython allocates with plain malloc (PYTHONMALLOC=malloc) so that memcheck
 # sees every buffer. Errors with no maxmargin frame are counted and listed
 # by their top frame but do not fail the run: on this machine they are the
 # interpreter's and the dynamic loader's own (getrandom()'s bytes, which
 # memcheck takes for uninitialised, and ld.so reading past an $ORIGIN
-# string). Leaks are tests/test_leaks.py's business.
+# string). Leaks are tests/hardening/test_leaks.py's business.
 set -euo pipefail
 python="${1:-python3}"
 here="$(cd "$(dirname "$0")" && pwd)"

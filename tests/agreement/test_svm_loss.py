@@ -3,35 +3,13 @@ gradients, accumulation into caller buffers, and the edge cases of SPEC.md."""
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
 
 import maxmargin
 from maxmargin import reference
 
-from helpers import DTYPES, KINDS, assert_close, integer_problem
-from single_passes import two_gemms
-
-
-@st.composite
-def svm_problems(draw):
-    dtype = draw(st.sampled_from(DTYPES))
-    n = draw(st.integers(0, 10))
-    d = draw(st.integers(1, 9))
-    c = draw(st.integers(1, 6))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    W, X, b, y = integer_problem(rng, n, d, c, dtype)
-    options = dict(
-        reg=draw(st.sampled_from([0.0, 0.25, 1e-3])),
-        delta=draw(st.sampled_from([0.0, 1.0, 3.0])),
-        p=draw(st.sampled_from([1, 2])),
-        kind=draw(st.sampled_from(KINDS)),
-        reduction=draw(st.sampled_from(["mean", "sum"])),
-        sample_weight=rng.uniform(0, 2, n) if draw(st.booleans()) else None,
-        class_weight=rng.uniform(0, 2, c) if draw(st.booleans()) else None,
-    )
-    if draw(st.booleans()):
-        options["b"] = b
-    return W, X, y, options
+from support import DTYPES, KINDS, assert_close, integer_problem, svm_problems
+from support import override, two_gemms
 
 
 @given(svm_problems())
@@ -203,15 +181,11 @@ def test_dW_through_the_transposed_product_on_the_two_gemm_path(reg, accumulate,
     W, X, b, y = integer_problem(rng, 600, 30, 40, dtype)
     want = reference.svm_loss(W, X, y, b=b, reg=reg)
     start = rng.integers(-3, 4, W.shape).astype(dtype)
-    for transposed in (1, 0):
-        before = maxmargin._hinge.gemm_limits(transposed_dw_f32=transposed)
-        try:
-            with two_gemms():
-                dW = start.copy()
-                loss, _, db = maxmargin.svm_loss(W, X, y, b=b, reg=reg, dW_out=dW,
-                                                 accumulate=accumulate)
-        finally:
-            maxmargin._hinge.gemm_limits(*before)
+    for transposed in (True, False):
+        with two_gemms(), override(transposed_dw_f32=transposed):
+            dW = start.copy()
+            loss, _, db = maxmargin.svm_loss(W, X, y, b=b, reg=reg, dW_out=dW,
+                                             accumulate=accumulate)
         what = f"transposed_dw_f32={transposed}"
         assert_close(loss, want[0], dtype, what=what)
         assert_close(dW, want[1] + (start if accumulate else 0), dtype, scale=600, what=what)
@@ -243,8 +217,7 @@ def test_float64_scores_through_the_transposed_product(kind, options, order):
     with np.errstate(invalid="ignore"):   # the NaN row
         want = reference.svm_loss(W, X, y, **kwargs)
     for column_scores in (True, False):
-        before = maxmargin._hinge.gemm_limits(column_scores=column_scores)
-        try:
+        with override(column_scores=column_scores):
             if options.get("accumulate"):
                 dW, db = np.ones_like(W), np.ones_like(b)
                 loss, _, _ = maxmargin.svm_loss(W, X, y, dW_out=dW, db_out=db,
@@ -252,8 +225,6 @@ def test_float64_scores_through_the_transposed_product(kind, options, order):
                 got = (loss, dW - 1, db - 1)
             else:
                 got = maxmargin.svm_loss(W, X, y, **kwargs)
-        finally:
-            maxmargin._hinge.gemm_limits(*before)
         assert len(got) == len(want)
         for mine, theirs in zip(got, want):
             assert_close(mine, theirs, np.float64, scale=n, what=f"column_scores={column_scores}")

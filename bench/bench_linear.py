@@ -6,7 +6,7 @@ Run alone (2 noisy cores: nothing else at the same time):
 
 Roles in each group ("linear_backward <dtype> <activation> (N, D_in, D_out)=..."):
 
-* floor: `maxmargin._layers.bare_linear_backward`, dW = X^T dY, dX = dY W^T and
+* floor: `maxmargin._floors.bare_linear_backward`, dW = X^T dY, dX = dY W^T and
   the float64 column sums of dY, through the same BLAS shim into preallocated
   buffers: the two products and the bias sum alone.
 * maxmargin: `linear_backward(dY, cache)`, fresh output arrays each call
@@ -22,12 +22,11 @@ import numpy as np
 import pytest
 
 import maxmargin
-from maxmargin import _layers, reference
+from maxmargin import _floors, reference
 
 # bench/ is on sys.path when pytest collects this file.
-from compare import linear_problem as problem
+from problems import LINEAR_SHAPES as SHAPES, linear_problem as problem
 
-SHAPES = [(64, 512, 512), (256, 3072, 100), (4096, 1024, 1024)]
 DTYPES = [np.float64, np.float32]
 ACTIVATIONS = [None, "tanh"]
 ROLES = ["floor", "maxmargin", "maxmargin out=", "maxmargin n_threads=2", "reference"]
@@ -40,7 +39,7 @@ def call_for(role, shape, dtype, activation):
     _, cache = maxmargin.linear_forward(X, W, b, activation=activation)
     if role == "floor":
         dX, dW, col_sum = np.empty_like(X), np.empty_like(W), np.empty(d_out)
-        return lambda: _layers.bare_linear_backward(dY, X, W, dX, dW, col_sum)
+        return lambda: _floors.bare_linear_backward(dY, X, W, dX, dW, col_sum)
     if role == "maxmargin":
         return lambda: maxmargin.linear_backward(dY, cache)
     if role == "maxmargin out=":

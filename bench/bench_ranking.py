@@ -6,7 +6,7 @@ Run alone (2 noisy cores: nothing else at the same time):
 
 Roles in each group ("ranking_hinge <dtype> (N, K)=..."):
 
-* floor: `maxmargin._hinge.streaming_read`, one pass summing s and s_c on one
+* floor: `maxmargin._floors.streaming_read`, one pass summing s and s_c on one
   thread: what reading the inputs costs. The loss also writes ds and ds_c,
   as many bytes again.
 * maxmargin: `ranking_hinge(s, s_c)`, fresh output arrays each call.
@@ -19,19 +19,19 @@ import numpy as np
 import pytest
 
 import maxmargin
-from maxmargin import _hinge, reference
+from maxmargin import _floors, reference
 
-SHAPES = [(1_000_000, 5), (10_000, 5)]
+# bench/ is on sys.path when pytest collects this file.
+from problems import RANKING_SHAPES as SHAPES, ranking_problem
+
 DTYPES = [np.float64, np.float32]
 ROLES = ["floor", "maxmargin", "maxmargin out=", "maxmargin n_threads=1", "reference"]
 
 
 def call_for(role, shape, dtype):
-    rng = np.random.default_rng(0)
-    s = rng.standard_normal(shape[0]).astype(dtype)
-    s_c = rng.standard_normal(shape).astype(dtype)
+    s, s_c = ranking_problem(shape, dtype)
     if role == "floor":
-        return lambda: _hinge.streaming_read(s, s_c)
+        return lambda: _floors.streaming_read(s, s_c)
     if role == "maxmargin":
         return lambda: maxmargin.ranking_hinge(s, s_c)
     if role == "maxmargin out=":

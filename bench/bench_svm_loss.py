@@ -6,7 +6,7 @@ Run alone (2 noisy cores: nothing else at the same time):
 
 Roles in each group (pytest-benchmark group "svm_loss <dtype> (N, D, C)=..."):
 
-* floor: `maxmargin._hinge.bare_gemms`, S = X W and dW = X^T S over the whole
+* floor: `maxmargin._floors.bare_gemms`, S = X W and dW = X^T S over the whole
   batch through the same BLAS shim, into preallocated buffers: the matrix
   products alone, behind argument checks as cheap as svm_loss's common call
   (array headers read in C).
@@ -28,14 +28,11 @@ import numpy as np
 import pytest
 
 import maxmargin
-from maxmargin import _hinge, reference
+from maxmargin import _dispatch, _floors, _tunables, reference
 
 # bench/ is on sys.path when pytest collects this file.
-from compare import svm_problem as problem
+from problems import SVM_SHAPES as SHAPES, svm_problem as problem
 
-SHAPES = [(1, 8, 2), (1, 3073, 10), (64, 100, 10), (256, 3073, 10), (500, 3073, 10),
-          (4096, 3073, 10), (4096, 3073, 32), (4096, 512, 32), (4096, 3073, 100),
-          (4096, 512, 100), (256, 512, 1000), (4096, 512, 1000)]
 DTYPES = [np.float64, np.float32]
 ROLES = ["floor", "maxmargin", "maxmargin reg=1e-3", "maxmargin n_threads=2",
          "maxmargin two GEMMs", "maxmargin SIMD baseline", "maxmargin n_threads=1",
@@ -49,7 +46,7 @@ def call_for(role, shape, dtype):
     if role == "floor":
         S = np.empty((shape[0], shape[2]), dtype)
         dW = np.empty_like(W)
-        return lambda: _hinge.bare_gemms(W, X, S, dW)
+        return lambda: _floors.bare_gemms(W, X, S, dW)
     if role == "maxmargin":
         return lambda: maxmargin.svm_loss(W, X, y)
     if role == "maxmargin reg=1e-3":
@@ -67,26 +64,25 @@ def call_for(role, shape, dtype):
 def setting_for(role):
     """The process-wide switch a variant runs under, restored afterwards."""
     if role == "maxmargin two GEMMs":
-        before = _hinge.few_class_limits(max_classes=0)
-        try:
+        with _tunables.override(fewclass_max_classes=0, classvec_max_classes_f32=0,
+                                classvec_max_classes_f64=0):
             yield
-        finally:
-            _hinge.few_class_limits(*before)
     elif role == "maxmargin SIMD baseline":
-        before = _hinge.simd_path()
-        _hinge.select_simd_path("baseline")
+        before = _dispatch.simd_path()
+        _dispatch.select_simd_path("baseline")
         try:
             yield
         finally:
-            _hinge.select_simd_path(before)
+            _dispatch.select_simd_path(before)
     else:
         yield
 
 
 def takes_single_pass(shape):
+    """Whether svm_loss takes the few-classes single pass at this shape."""
     n, _, c = shape
-    max_classes, min_rows, *_ = _hinge.few_class_limits()
-    return c <= max_classes and n >= min_rows
+    tunables = _tunables.resolve(_dispatch.simd_path())
+    return c <= tunables["fewclass_max_classes"] and n >= tunables["fewclass_min_rows"]
 
 
 def applies(role, shape):

@@ -11,7 +11,7 @@ Run alone (2 noisy cores; about a minute; 1.2 GB of memory):
 
 Roles in the group "sgd_train float32 (N, D, C)=(49000, 3073, 10)":
 
-* floor: the same loop with the bare GEMMs (`maxmargin._hinge.bare_gemms`)
+* floor: the same loop with the bare GEMMs (`maxmargin._floors.bare_gemms`)
   in place of the loss: the minibatch copies, the products, the updates.
 * maxmargin: `svm_loss(W, X_batch, y_batch, reg=..., dW_out=dW)`.
 * reference: `maxmargin.reference.svm_loss`, vectorized NumPy.
@@ -24,7 +24,8 @@ import numpy as np
 import pytest
 
 # bench/ is on sys.path when pytest collects this file.
-from compare import KERNELS, _sgd_train_call
+from compare import _sgd_train_call
+from problems import KERNELS
 
 SHAPE = KERNELS["sgd_train"][0][0]
 ROLES = ["floor", "maxmargin", "reference"]

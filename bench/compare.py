@@ -50,26 +50,12 @@ import subprocess
 import sys
 import time
 
-# --- problems and implementations (run inside the workers) -------------------
+from problems import (KERNELS, SGD_BATCH, SGD_LEARNING_RATE, SGD_REG, SGD_STEPS,
+                      linear_problem, ranking_problem, svm_problem)
 
-SVM_SHAPES = [(1, 8, 2), (1, 3073, 10), (64, 100, 10), (256, 3073, 10), (500, 3073, 10),
-              (4096, 3073, 10), (4096, 3073, 32), (4096, 512, 32), (4096, 3073, 100),
-              (4096, 512, 100), (256, 512, 1000), (4096, 512, 1000)]
-LINEAR_SHAPES = [(64, 512, 512), (256, 3072, 100), (4096, 1024, 1024)]
-RANKING_SHAPES = [(10_000, 5), (1_000_000, 5)]
-BOTH = ["float32", "float64"]
-# kernel -> (shapes, dtypes). sgd_train's shape is (N, D, C) of the
-# training set; every call is the whole loop (SGD_STEPS minibatches).
-KERNELS = {
-    "svm_loss": (SVM_SHAPES, BOTH),
-    "linear_backward": (LINEAR_SHAPES, BOTH),
-    "matmul_backward": (LINEAR_SHAPES, BOTH),
-    "ranking_hinge": (RANKING_SHAPES, BOTH),
-    "sgd_train": ([(49000, 3073, 10)], ["float32"]),
-}
 IMPLEMENTATIONS = ["floor", "maxmargin", "reference", "torch", "jax"]
-SGD_STEPS, SGD_BATCH, SGD_LEARNING_RATE, SGD_REG = 200, 256, 1e-7, 2.5e4
 
+# --- implementations (run inside the workers) ---------------------------------
 
 def _jax():
     """jax.numpy with float64 enabled (as NumPy users expect)."""
@@ -78,28 +64,16 @@ def _jax():
     return jax
 
 
-def svm_problem(shape, dtype):
-    """The svm_loss problem every benchmark times (bench_svm_loss.py too):
-    W small as CS231n initialises it, X standard normal, fixed seed."""
-    import numpy as np
-    n, d, c = shape
-    rng = np.random.default_rng(0)
-    W = (rng.standard_normal((d, c)) * 1e-3).astype(dtype)
-    X = rng.standard_normal((n, d)).astype(dtype)
-    y = rng.integers(0, c, n)
-    return W, X, y
-
-
 def _svm_loss_call(impl, shape, dtype):
     """A zero-argument callable computing CS231n's mean multiclass SVM loss
     and dL/dW (delta 1, no regulariser) the way `impl` would."""
     import numpy as np
     W, X, y = svm_problem(shape, dtype)
     if impl == "floor":
-        from maxmargin import _hinge
+        from maxmargin import _floors
         S = np.empty((shape[0], shape[2]), dtype)
         dW = np.empty_like(W)
-        return lambda: _hinge.bare_gemms(W, X, S, dW)
+        return lambda: _floors.bare_gemms(W, X, S, dW)
     if impl == "maxmargin":
         import maxmargin
         return lambda: maxmargin.svm_loss(W, X, y)
@@ -139,20 +113,6 @@ def _svm_loss_call(impl, shape, dtype):
     raise ValueError(impl)
 
 
-def linear_problem(shape, dtype):
-    """The layer every backward benchmark times (bench_linear.py too):
-    X (N, D_in) standard normal, W scaled by 1/sqrt(D_in), b = 0, dY
-    standard normal, fixed seed. Returns X, W, b, dY."""
-    import numpy as np
-    n, d_in, d_out = shape
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((n, d_in)).astype(dtype)
-    W = (rng.standard_normal((d_in, d_out)) / np.sqrt(d_in)).astype(dtype)
-    b = np.zeros(d_out, dtype)
-    dY = rng.standard_normal((n, d_out)).astype(dtype)
-    return X, W, b, dY
-
-
 def _linear_backward_call(impl, shape, dtype, activation="tanh"):
     """The backward pass of Y = f(X W + b) (f = tanh; none for
     matmul_backward) for a given dY, the forward pass done once beforehand:
@@ -163,9 +123,9 @@ def _linear_backward_call(impl, shape, dtype, activation="tanh"):
     if impl == "floor":
         # The two products and dY's column sums (for matmul_backward the
         # column sums are extra: O(N D_out), next to the products' O(N D_in D_out)).
-        from maxmargin import _layers
+        from maxmargin import _floors
         dX, dW, col_sum = np.empty_like(X), np.empty_like(W), np.empty(d_out)
-        return lambda: _layers.bare_linear_backward(dY, X, W, dX, dW, col_sum)
+        return lambda: _floors.bare_linear_backward(dY, X, W, dX, dW, col_sum)
     if impl == "maxmargin":
         import maxmargin
         if activation is None:
@@ -206,14 +166,11 @@ def _matmul_backward_call(impl, shape, dtype):
 def _ranking_hinge_call(impl, shape, dtype):
     """CS224d's max-margin ranking loss, mean over N true windows of the sum
     over K corrupted ones of max(0, 1 + s_c - s), and its gradients."""
-    import numpy as np
     n, k = shape
-    rng = np.random.default_rng(0)
-    s = rng.standard_normal(n).astype(dtype)
-    s_c = rng.standard_normal((n, k)).astype(dtype)
+    s, s_c = ranking_problem(shape, dtype)
     if impl == "floor":
-        from maxmargin import _hinge
-        return lambda: _hinge.streaming_read(s, s_c)  # reading the inputs once
+        from maxmargin import _floors
+        return lambda: _floors.streaming_read(s, s_c)  # reading the inputs once
     if impl == "maxmargin":
         import maxmargin
         return lambda: maxmargin.ranking_hinge(s, s_c)
@@ -267,11 +224,11 @@ def _sgd_train_call(impl, shape, dtype):
     lr = dtype(SGD_LEARNING_RATE)
     if impl in ("floor", "maxmargin", "reference"):
         if impl == "floor":
-            from maxmargin import _hinge
+            from maxmargin import _floors
             S, dW = np.empty((SGD_BATCH, c), dtype), np.empty((d, c), dtype)
 
             def loss_and_grad(W, X_batch, y_batch):
-                _hinge.bare_gemms(W, X_batch, S, dW)
+                _floors.bare_gemms(W, X_batch, S, dW)
                 return 0.0, dW
         elif impl == "maxmargin":
             import maxmargin
@@ -533,7 +490,7 @@ def chart(path, kernel, results, impls, say):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        say(f"no chart: matplotlib is not installed (pip install matplotlib)")
+        say("no chart: matplotlib is not installed (pip install matplotlib)")
         return
     keys = list(results)
     shown = [i for i in impls if i != "floor"]

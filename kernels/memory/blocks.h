@@ -8,9 +8,9 @@
  * Why: a block of tens of megabytes freed to glibc goes back to the OS
  * (above its mmap threshold, at most 32 MiB), and the next call's array of
  * the same size comes back as new pages that the kernel zeroes on first
- * touch: for ranking_hinge at N = 10^6, K = 5 in float64 that doubled the
- * call. In a training loop the previous step's gradients are garbage by
- * the next call, so their blocks are reused as they are.
+ * touch, which can cost as much as the kernel itself (bench/results/
+ * 2026-12-01.md). In a training loop the previous step's gradients are
+ * garbage by the next call, so their blocks are reused as they are.
  *
  * Blocks of at least output_cache_min_bytes() are cached when freed, up to
  * a limit on the bytes held (output_cache_set_limit); a request takes the

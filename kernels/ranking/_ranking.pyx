@@ -113,7 +113,7 @@ cdef void ranking_pair_terms(double* margin_term, double* slope, Py_ssize_t n,
     slope[e] its derivative. One straight loop per p, with nothing but
     selects: it vectorises, and a margin that falls either side of the kink
     at random costs no mispredicted branch (written per row, GCC turned the
-    select into a branch: ~5 ns a pair on random scores)."""
+    select into a branch, mispredicted on random scores)."""
     cdef Py_ssize_t e
     cdef double m, t
     if p == 1:

@@ -42,12 +42,10 @@ _THREADS_AND_LAYOUT = """
     * The matrix products run on the BLAS library's own threads;
       ``n_threads`` splits maxmargin's elementwise pass. None runs that pass
       serially: right after a multithreaded GEMM, OpenBLAS's worker threads
-      keep spinning on the cores for ~0.1 s (``OPENBLAS_THREAD_TIMEOUT``), so
-      on a small machine a thread team next to a GEMM waits for them or
-      starves the next GEMM (linear_backward at (4096, 1024, 1024), float32,
-      tanh: 1.01x its floor serial, 1.22x with 2 threads; bench/RESULTS.md).
-      Ask for threads when BLAS runs single-threaded. Results are identical,
-      bit for bit, for every ``n_threads``.
+      keep spinning on the cores for a while (``OPENBLAS_THREAD_TIMEOUT``),
+      so on a small machine a thread team next to a GEMM waits for them or
+      starves the next GEMM. Ask for threads when BLAS runs single-threaded.
+      Results are identical, bit for bit, for every ``n_threads``.
 """
 
 
@@ -201,10 +199,9 @@ def _backward(func, dY, X, W, Y, activation, has_bias, need_dX, dX_out, dW_out,
 
     # dZ = dY * f'(Y) needs a buffer of dY's shape. Allocated here, beside
     # the outputs, rather than inside the kernel, and from the output cache:
-    # a large scratch malloc'd and freed on every call came back from the
-    # OS as new pages every time (float32 (4096, 1024, 1024): 5431 page
-    # faults a call, 1.19x the floor); from the cache it is the same block
-    # each call.
+    # a large scratch malloc'd and freed on every call comes back from the
+    # OS as new pages to be zeroed every time; from the cache it is the same
+    # block each call (bench/results/2026-11-21.md).
     dZ = None if activation is None else _memory.empty((n_samples, n_out), dtype)
     _BACKWARD[dtype](dY, X, W, Y, _ACTIVATION_CODE[activation], dZ, dX, dW, db,
                      accumulate and dX_out is not None, accumulate and dW_out is not None,

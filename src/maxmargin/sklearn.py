@@ -35,9 +35,9 @@ PROGRESS_AFTER_SECONDS = 2.0
 # The step of W is scaled by 1 / (1 + mean |x|^2); the intercept's feature
 # is the constant 1, so its step by 1 / (1 + 1).
 BIAS_SCALE = 0.5
-# The squared hinge's slope grows with the margin: on digits' raw pixels
-# learning_rate 3 diverged for p = 2 (0.3 was best, 0.1 and 0.03 slower),
-# so p = 2 takes a tenth of the step.
+# The squared hinge's slope grows with the margin: the step that suits p = 1
+# diverges for p = 2 on raw pixels, so p = 2 takes a tenth of it
+# (bench/results/2026-12-04.md).
 SQUARED_HINGE_STEP = 0.1
 
 
@@ -325,7 +325,7 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
         if not np.any(theta0):
             # At W = 0 every score ties, where Crammer-Singer's max is not
             # differentiable even for p = 2 and L-BFGS's first line search
-            # failed (measured: 0 iterations, chance accuracy). Tiny random
+            # failed (0 iterations, chance accuracy). Tiny random
             # weights break the ties.
             theta0[:self._W.size] = 1e-6 * self._rng.standard_normal(self._W.size)
         result = optimize.minimize(objective, theta0, jac=True, method="L-BFGS-B",

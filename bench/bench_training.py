@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 # bench/ is on sys.path when pytest collects this file.
-from compare import _sgd_train_call
+from implementations import sgd_train_call
 from problems import KERNELS
 
 SHAPE = KERNELS["sgd_train"][0][0]
@@ -34,4 +34,4 @@ ROLES = ["floor", "maxmargin", "reference"]
 @pytest.mark.parametrize("role", ROLES)
 def test_sgd_train(measure, role):
     measure(f"sgd_train float32 (N, D, C)={SHAPE}", role,
-            _sgd_train_call(role, SHAPE, np.float32))
+            sgd_train_call(role, SHAPE, np.float32))

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -49,6 +50,34 @@ def test_public_api():
     assert "Conventions" in maxmargin.svm_loss.__doc__
     assert "Conventions" in maxmargin.ranking_hinge.__doc__
     assert "n_threads" in maxmargin.linear_backward.__doc__
+
+
+def test_show_config_says_which_python_modules_run_compiled():
+    line = _config.config()["python layer"]
+    compiled = [m for m in _config.COMPILED_PYTHON if not m.__file__.endswith(".py")]
+    if _config.config()["debug build"]:
+        assert not compiled and line.startswith("interpreted")
+    else:
+        assert compiled, "a release build compiles the Python layer's hot modules"
+        for module in compiled:
+            assert module.__name__.rsplit(".", 1)[1] + ".py" in line
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readme_tour_runs():
+    """The README's tour as a user would paste it (it is in the source tree
+    only: the wheel's test run, from outside it, has no README)."""
+    if not README.exists():
+        pytest.skip("README.md is not beside the tests (a run from outside the source tree)")
+    text = README.read_text()
+    tour = text.split("## A short tour", 1)[1]
+    code = tour.split("```python\n", 1)[1].split("```", 1)[0]
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "simd path" in result.stdout
 
 
 def test_demo_runs_and_reports_agreement():

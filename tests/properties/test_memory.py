@@ -168,3 +168,22 @@ def test_the_environment_sets_the_limit():
     for bad in ("lots", "-1"):
         result = run_python(code, MAXMARGIN_CACHE_MB=bad)
         assert result.returncode != 0 and "MAXMARGIN_CACHE_MB" in result.stderr
+
+
+def test_the_kernels_scratch_comes_from_the_same_allocator(cache):
+    """svm_loss's single pass takes its scratch (dW panels, score blocks)
+    from the slot of kernels/memory/blocks.h; a larger call's scratch
+    replaces it, the old block going through the output cache, and
+    release_cached_memory frees the slot too."""
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((3000, 10))
+    y = rng.integers(0, 10, 1024)
+    small = rng.standard_normal((128, 3000))
+    large = rng.standard_normal((1024, 3000))
+    want_small = maxmargin.svm_loss(W, small, y[:128])
+    maxmargin.svm_loss(W, large, y)   # 8 dW panels of 3000 x 10: about 2 MiB
+    assert maxmargin.release_cached_memory() >= 8 * 3000 * 10 * 8
+    assert maxmargin.cache_info()[1] == 0
+    got = maxmargin.svm_loss(W, small, y[:128])   # a fresh scratch, the same bits
+    assert got[0] == want_small[0]
+    np.testing.assert_array_equal(got[1], want_small[1])

@@ -22,8 +22,8 @@ def rng():
 
 
 def pytest_terminal_summary(terminalreporter):
-    """How many examples the fuzz suite ran (tests/test_fuzz.py), and the
-    memory the leak tests saw grow (tests/test_leaks.py)."""
+    """How many examples the fuzz suite ran (tests/hardening/test_fuzz.py), and the
+    memory the leak tests saw grow (tests/hardening/test_leaks.py)."""
     fuzz = sys.modules.get("test_fuzz")
     if fuzz is not None and fuzz.EXAMPLES_RUN:
         counts = ", ".join(f"{name} {n}" for name, n in sorted(fuzz.EXAMPLES_RUN.items()))

@@ -7,7 +7,7 @@ an 8.6 GB float32 array, overwritten in place by its gradient, and 2.1 GB of
 float64 row losses; svm_loss: X of 8.6 GB and little else), about 2 minutes
 in all here:
 
-    python -m pytest tests/test_edges.py -m slow
+    python -m pytest tests/properties/test_edges.py -m slow
 """
 
 import math

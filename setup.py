@@ -75,6 +75,8 @@ EXTENSIONS = [
      ["kernels/hinge/fewclass.c", "kernels/hinge/classvec.c", "kernels/hinge/l2_term.c"]),
     ("maxmargin._ranking", "kernels/ranking/_ranking.pyx", ["kernels/ranking/ranking_flat.c"]),
     ("maxmargin._layers", "kernels/layers/_layers.pyx", []),
+    ("maxmargin._sparse", "kernels/sparse/_sparse.pyx",
+     ["kernels/sparse/csr_rows.c", "kernels/hinge/l2_term.c"]),
     ("maxmargin._floors", "kernels/floors/_floors.pyx", []),
 ]
 # Every header and declaration file: a change to any rebuilds every module.

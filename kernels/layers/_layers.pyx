@@ -314,3 +314,46 @@ def embedding_backward_kernel(const floating[:, :] dX, const Py_ssize_t[::1] ind
                 for j in range(width):
                     dst[j] = dst[j] + src[j * cs]
     return -1
+
+
+def bias_activation_kernel(floating[:, ::1] Y, const floating[::1] b, int activation,
+                           int n_threads):
+    """Y = f(Y + b) in place: the forward pass's elementwise half, for a
+    product computed elsewhere (a sparse X's, maxmargin.sparse)."""
+    check_configured()
+    if Y.shape[0] == 0 or Y.shape[1] == 0:
+        return
+    with nogil:
+        forward_pass(&Y[0, 0], Y.shape[0], Y.shape[1], NULL if b is None else &b[0],
+                     activation, n_threads)
+
+
+def backward_elementwise_kernel(const floating[:, :] dY, const floating[:, ::1] Y,
+                                int activation, floating[:, ::1] dZ, floating[::1] db,
+                                bint add_db, int n_threads):
+    """The backward pass's elementwise half, for a product done elsewhere (a
+    sparse X's): dZ = dY * f'(Y) (not written for the identity, whose dZ is
+    dY) and, when db is given, db (+)= dZ's float64 column sums."""
+    cdef Py_ssize_t n = dY.shape[0], d_out = dY.shape[1], j
+    cdef Py_ssize_t item = sizeof(floating)
+    cdef double* col_sum = NULL
+    check_configured()
+    if db is not None:
+        col_sum = <double*>malloc(max(d_out, <Py_ssize_t>1) * sizeof(double))
+        if col_sum == NULL:
+            raise MemoryError("linear_backward: cannot allocate db's accumulator")
+    with nogil:
+        if col_sum != NULL:
+            for j in range(d_out):
+                col_sum[j] = 0.0
+        if n > 0 and d_out > 0:
+            if activation != IDENTITY:
+                backward_pass(&dY[0, 0], dY.strides[0] // item, dY.strides[1] // item, &Y[0, 0],
+                              &dZ[0, 0], n, d_out, activation, col_sum, n_threads)
+            elif col_sum != NULL:
+                column_sums(&dY[0, 0], dY.strides[0] // item, dY.strides[1] // item, n, d_out,
+                            col_sum)
+        if col_sum != NULL:
+            for j in range(d_out):
+                db[j] = <floating>(db[j] + col_sum[j]) if add_db else <floating>col_sum[j]
+    free(col_sum)

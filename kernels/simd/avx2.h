@@ -6,6 +6,9 @@
 #define TARGET __attribute__((target(MM_TARGET_AVX2)))
 #define MM_REGISTERS 16
 #define KEEP_IN_REGISTER(v) __asm__("" : "+x"(v))
+/* Masked stores (vmaskmov) are microcoded on AMD cores: a kernel that has
+ * a choice stores a row's tail as scalars. */
+#define FAST_MASKED_STORES 0
 
 /* The path's vector of doubles, for float64 sums of either dtype. */
 #define DV __m256d

@@ -7,6 +7,8 @@
 #define MM_REGISTERS 32
 /* "v": any of the 32 vector registers ("x" would keep to the first 16). */
 #define KEEP_IN_REGISTER(v) __asm__("" : "+v"(v))
+/* Masked stores under a mask register run at the speed of a store. */
+#define FAST_MASKED_STORES 1
 
 #define DV __m512d
 #define DVL 8

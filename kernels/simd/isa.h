@@ -29,10 +29,12 @@
 #define MM_VECTORS 1
 #define MM_ALWAYS_INLINE __attribute__((always_inline))
 #define MM_PREFETCH(p) __builtin_prefetch(p)
+#define MM_PREFETCH_WRITE(p) __builtin_prefetch(p, 1)
 #else
 #define MM_VECTORS 0
 #define MM_ALWAYS_INLINE
 #define MM_PREFETCH(p) ((void)0)
+#define MM_PREFETCH_WRITE(p) ((void)0)
 #endif
 
 /* The AVX paths need GCC/Clang target attributes and <immintrin.h>. */

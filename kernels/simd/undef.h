@@ -5,6 +5,7 @@
 #undef TARGET
 #undef MM_REGISTERS
 #undef KEEP_IN_REGISTER
+#undef FAST_MASKED_STORES
 #undef T
 #undef TYPE_TAG
 #undef V

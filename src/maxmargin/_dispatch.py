@@ -21,7 +21,7 @@ from . import _simd
 from . import _tunables
 
 # The compiled modules that take a SIMD path and tunables (`_configure`).
-FAMILIES = ("_hinge", "_ranking", "_layers")
+FAMILIES = ("_hinge", "_ranking", "_layers", "_sparse")
 
 _active = None
 

@@ -28,7 +28,7 @@ class Tunable(NamedTuple):
 
 
 KiB, MiB = 1 << 10, 1 << 20
-HINGE, RANKING, LAYERS = "_hinge", "_ranking", "_layers"
+HINGE, RANKING, LAYERS, SPARSE = "_hinge", "_ranking", "_layers", "_sparse"
 
 TABLE = {
     # --- threads ---------------------------------------------------------
@@ -166,6 +166,45 @@ TABLE = {
         '2026-12-01.md: "ranking_hinge in flat runs of pairs, the output cache, and the '
         'backward passes"'),
 }
+
+# --- sparse X ----------------------------------------------------------------
+TABLE.update({
+    "sparse_block_rows": Tunable(
+        64, (SPARSE,),
+        "rows a block gathers, passes and scatters at a time on one thread: its "
+        "entries and scores stay in L1/L2 from the gather to the scatter",
+        '2026-12-04.md: "Sparse svm_loss"'),
+    "sparse_chunk_entries": Tunable(
+        1 << 17, (SPARSE,),
+        "entries a team's chunk holds: its pairs (16 bytes an entry) and entries stay "
+        "in L2/L3 between the two phases, and a chunk's two barriers are few",
+        '2026-12-04.md: "Sparse svm_loss"'),
+    "sparse_chunk_scores": Tunable(
+        1 << 18, (SPARSE,),
+        "scores a chunk (or a block) holds at most, C a row: bounds its scratch "
+        "for many classes",
+        '2026-12-04.md: "Sparse svm_loss"'),
+    "sparse_parallel_min_entries": Tunable(
+        1 << 15, (SPARSE,),
+        "a sparse pass over fewer stored entries runs on one thread",
+        '2026-12-04.md: "Sparse svm_loss"'),
+    "sparse_prefetch_gather": Tunable(
+        16, (SPARSE,),
+        "entries ahead whose W row the gather asks the cache for (0: none): the rows "
+        "are random reads the hardware prefetchers cannot guess",
+        '2026-12-04.md: "Sparse svm_loss"'),
+    "sparse_prefetch_scatter": Tunable(
+        48, (SPARSE,),
+        "entries ahead whose dW row the scatter asks the cache for, to write (0: none): "
+        "a read-modify-write waits for the row twice as long as a read",
+        '2026-12-04.md: "Sparse svm_loss"'),
+    "sparse_in_cache_bytes": Tunable(
+        8 << 20, (SPARSE,),
+        "a W (dW) smaller than this counts as cached: no prefetch (it only costs "
+        "instructions there) and masked tails; larger, prefetches and scalar tails "
+        "(a masked store waits longer for a missing line)",
+        '2026-12-04.md: "Sparse svm_loss"'),
+})
 
 _overrides = {}
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import _hinge
 from . import _memory
+from . import sparse
 from ._dispatch import by_dtype
 from . import _validation as check
 from ._validation import denominator
@@ -212,6 +213,10 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
             check.label_error(func, "y", y, bad.index, W.shape[1])
         if result is not None:
             return result
+    if sparse.is_sparse(X):
+        return sparse.svm_loss(func, W, X, y, b, reg, delta, p, kind, sample_weight,
+                               class_weight, reduction, dW_out, db_out, accumulate,
+                               n_threads, KINDS, _SUMMED)
     W = check.float_array(W, func, "W", 2)
     X = check.float_array(X, func, "X", 2)
     check.same_dtype(func, "W", W, "X", X)

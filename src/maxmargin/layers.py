@@ -21,6 +21,7 @@ import numpy as np
 
 from . import _layers
 from . import _memory
+from . import sparse
 from ._dispatch import by_dtype
 from . import _validation as check
 
@@ -131,6 +132,10 @@ def linear_forward(X, W, b=None, *, activation=None, out=None, n_threads=None):
         References to X, W and Y (and the activation), for `linear_backward`.
     """
     func = "linear_forward"
+    if sparse.is_sparse(X):
+        activation = check.choice(activation, ACTIVATIONS, func, "activation")
+        return sparse.linear_forward(func, X, W, b, activation, _ACTIVATION_CODE[activation],
+                                     out, n_threads)
     X, W = _layer_operands(func, X, W)
     n_samples, n_out = X.shape[0], W.shape[1]
     dtype = X.dtype
@@ -260,8 +265,17 @@ def linear_backward(dY, cache, *, need_dX=True, dX_out=None, dW_out=None, db_out
     X, W, Y, activation, has_bias = cache
     # A cache is a plain tuple that a caller could assemble by hand: check
     # what the kernel relies on (cheap for one that linear_forward made).
-    X, W = _layer_operands(func, X, W)
     activation = check.choice(activation, ACTIVATIONS, func, "cache.activation")
+    if sparse.is_sparse(X):
+        Y = check.float_array(Y, func, "cache.Y", 2)
+        if Y.shape != (X.shape[0], np.shape(W)[1]):
+            check.fail(func, "cache.Y", f"of shape {(X.shape[0], np.shape(W)[1])}",
+                       check.describe(Y))
+        Y = check.contiguous(Y) if activation is not None else None
+        return sparse.backward(func, dY, X, W, Y, activation, _ACTIVATION_CODE[activation],
+                               bool(has_bias), need_dX, dX_out, dW_out, db_out, accumulate,
+                               n_threads)
+    X, W = _layer_operands(func, X, W)
     Y = check.float_array(Y, func, "cache.Y", 2)
     if Y.dtype != X.dtype or Y.shape != (X.shape[0], W.shape[1]):
         check.fail(func, "cache.Y", f"a {X.dtype} array of shape {(X.shape[0], W.shape[1])}",
@@ -300,6 +314,10 @@ def matmul_backward(dY, X, W, *, need_dX=True, dX_out=None, dW_out=None,
     dW : ndarray of shape (D_in, D_out)
     """
     func = "matmul_backward"
+    if sparse.is_sparse(X):
+        dX, dW, _ = sparse.backward(func, dY, X, W, None, None, 0, False, need_dX, dX_out,
+                                    dW_out, None, accumulate, n_threads)
+        return dX, dW
     X, W = _layer_operands(func, X, W)
     dX, dW, _ = _backward(func, dY, X, W, None, None, False, need_dX, dX_out, dW_out,
                           None, accumulate, n_threads)

@@ -19,6 +19,11 @@ The layers (`linear_forward`, `linear_backward`, `matmul_backward`,
 vectorized NumPy: activations in float64 rounded once to the data's dtype,
 their derivatives from Y in the data's dtype, bias gradients summed in float64.
 
+X may be a SciPy sparse matrix or array wherever a function multiplies by
+it (`svm_loss`, `linear_forward`, `linear_backward`, `matmul_backward`):
+the products are then SciPy's, ``X @ W`` and ``X.T @ G``, and everything
+else the same; the naive versions read it densified (``X.toarray()``).
+
 Arguments are assumed valid: these functions do not check their input.
 """
 
@@ -32,6 +37,22 @@ def _native(a):
     big-endian input (">f4") in native order, and so must the oracle."""
     a = np.asarray(a)
     return a if a.dtype.isnative else a.astype(a.dtype.newbyteorder("="))
+
+
+def _matrix(X):
+    """X as the products read it: a SciPy sparse matrix or array as it is,
+    anything else as an ndarray."""
+    if hasattr(X, "tocsr") and not isinstance(X, np.ndarray):
+        import scipy.sparse
+        if scipy.sparse.issparse(X):
+            return X
+    return np.asarray(X)
+
+
+def _dense(X):
+    """X as an ndarray (a sparse X densified), for the naive versions."""
+    X = _matrix(X)
+    return X.toarray() if not isinstance(X, np.ndarray) else X
 
 
 def _sample_weights(y, n_samples, sample_weight, class_weight):
@@ -159,12 +180,12 @@ def multiclass_hinge(scores, y, *, delta=1.0, p=1, kind="weston_watkins",
 
 def _svm_from_scores(hinge, W, X, y, b, reg, reduction, **hinge_args):
     W = np.asarray(W)
-    X = np.asarray(X)
-    S = X @ W
+    X = _matrix(X)
+    S = np.asarray(X @ W)
     if b is not None:
         S = S + np.asarray(b)
     loss, dS = hinge(S, y, reduction=reduction, **hinge_args)
-    dW = X.T @ dS
+    dW = np.asarray(X.T @ dS)
     if reg != 0:
         loss += reg * float(np.sum(W.astype(np.float64) ** 2))
         dW = dW + W.dtype.type(2.0 * reg) * W
@@ -188,7 +209,7 @@ def svm_loss_naive(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_wat
     """Loop version of `maxmargin.svm_loss`: scores row by row, the naive hinge,
     then dW[:, j] += x_i * dS_ij for every sample (the multiply gate's rule)."""
     W = np.asarray(W)
-    X = np.asarray(X)
+    X = _dense(X)
     N, D = X.shape
     C = W.shape[1]
     S = np.empty((N, C), dtype=W.dtype)
@@ -291,9 +312,9 @@ def _activation_gradient(dY, Y, activation):
 def linear_forward(X, W, b=None, *, activation=None):
     """Y = f(X W + b); returns (Y, cache) with cache = (X, W, Y, activation,
     has_bias), the fields of `maxmargin.LinearCache`."""
-    X = np.asarray(X)
+    X = _matrix(X)
     W = np.asarray(W)
-    Z = X @ W
+    Z = np.asarray(X @ W)
     if b is not None:
         Z = Z + np.asarray(b)
     Y = np.ascontiguousarray(_activate(Z, activation))
@@ -314,7 +335,7 @@ def matmul_backward(dY, X, W, *, need_dX=True):
     """Y = X W: returns (dX = dY W^T or None, dW = X^T dY)."""
     dY = np.asarray(dY)
     dX = np.ascontiguousarray(dY @ np.asarray(W).T) if need_dX else None
-    return dX, np.ascontiguousarray(np.asarray(X).T @ dY)
+    return dX, np.ascontiguousarray(np.asarray(_matrix(X).T @ dY))
 
 
 def embedding_backward(dX, indices, dL_out):

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 import maxmargin
-from maxmargin import _dispatch, _hinge, _layers, _ranking, _tunables
+from maxmargin import _dispatch, _hinge, _layers, _ranking, _sparse, _tunables
 
 from support import FEW_CLASS_PATHS as PATHS, simd_path
 
-FAMILIES = {"_hinge": _hinge, "_ranking": _ranking, "_layers": _layers}
+FAMILIES = {"_hinge": _hinge, "_ranking": _ranking, "_layers": _layers, "_sparse": _sparse}
 
 
 def test_every_family_is_configured_with_exactly_its_entries():

@@ -10,7 +10,7 @@ inside the worker that runs them.
 """
 
 from problems import (SGD_BATCH, SGD_LEARNING_RATE, SGD_REG, SGD_STEPS, linear_problem,
-                      ranking_problem, svm_problem)
+                      ranking_problem, sparse_problem, svm_problem)
 
 
 def _jax():
@@ -249,6 +249,60 @@ def sgd_train_call(impl, shape, dtype):
     raise ValueError(impl)
 
 
+def sparse_svm_loss_call(impl, shape, dtype):
+    """svm_loss with X sparse (CSR): the mean multiclass hinge and dL/dW.
+    floor: one read of X's values and indices; reference: SciPy's products
+    (X @ W, the margin pass, X.T @ G); torch: a sparse CSR tensor times W,
+    multi_margin_loss, autograd; jax: a BCSR matrix times W under jit."""
+    import numpy as np
+    W, X, y = sparse_problem(shape, dtype)
+    n_classes = shape[3]
+    if impl == "floor":
+        from maxmargin import _floors
+        return lambda: _floors.csr_read(X.data, X.indices)
+    if impl == "maxmargin":
+        import maxmargin
+        return lambda: maxmargin.svm_loss(W, X, y)
+    if impl == "reference":
+        from maxmargin import reference
+        return lambda: reference.svm_loss(W, X, y)
+    if impl == "torch":
+        import torch
+        import torch.nn.functional as F
+        Xt = torch.sparse_csr_tensor(torch.from_numpy(X.indptr.astype(np.int64)),
+                                     torch.from_numpy(X.indices.astype(np.int64)),
+                                     torch.from_numpy(X.data), size=X.shape)
+        yt = torch.from_numpy(y)
+        Wt = torch.from_numpy(W.copy()).requires_grad_(True)
+
+        def step():
+            Wt.grad = None
+            loss = F.multi_margin_loss(Xt @ Wt, yt, margin=1.0) * n_classes
+            loss.backward()
+            return loss.item(), Wt.grad
+        return step
+    if impl == "jax":
+        jax = _jax()
+        import jax.numpy as jnp
+        from jax.experimental import sparse as jsparse
+        Xj = jsparse.BCSR((jnp.asarray(X.data), jnp.asarray(X.indices),
+                           jnp.asarray(X.indptr)), shape=X.shape)
+        yj, Wj = jnp.asarray(y), jnp.asarray(W)
+        rows = jnp.arange(X.shape[0])
+
+        def loss(W, y):
+            S = Xj @ W
+            margins = jnp.maximum(0, S - S[rows, y][:, None] + 1.0)
+            return margins.at[rows, y].set(0).sum() / X.shape[0]
+        value_and_grad = jax.jit(jax.value_and_grad(loss))
+
+        def step():
+            value, grad = value_and_grad(Wj, yj)
+            return value.block_until_ready(), grad.block_until_ready()
+        return step
+    raise ValueError(impl)
+
+
 CALLS = {"svm_loss": svm_loss_call, "linear_backward": linear_backward_call,
          "matmul_backward": matmul_backward_call, "ranking_hinge": ranking_hinge_call,
-         "sgd_train": sgd_train_call}
+         "sgd_train": sgd_train_call, "sparse_svm_loss": sparse_svm_loss_call}

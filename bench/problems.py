@@ -14,6 +14,8 @@ SVM_SHAPES = [(1, 8, 2), (1, 3073, 10), (64, 100, 10), (256, 3073, 10), (500, 30
               (4096, 512, 100), (256, 512, 1000), (4096, 512, 1000)]
 LINEAR_SHAPES = [(64, 512, 512), (256, 3072, 100), (4096, 1024, 1024)]
 RANKING_SHAPES = [(10_000, 5), (1_000_000, 5)]
+# Sparse X: (N, D, stored entries a row, C).
+SPARSE_SHAPES = [(100_000, 2**18, 58, 20), (20_000, 50_000, 200, 2), (20_000, 50_000, 200, 10)]
 BOTH = ["float32", "float64"]
 # kernel -> (shapes, dtypes): what compare.py runs by default. sgd_train's
 # shape is (N, D, C) of the training set; every call is the whole loop
@@ -24,6 +26,7 @@ KERNELS = {
     "matmul_backward": (LINEAR_SHAPES, BOTH),
     "ranking_hinge": (RANKING_SHAPES, BOTH),
     "sgd_train": ([(49000, 3073, 10)], ["float32"]),
+    "sparse_svm_loss": (SPARSE_SHAPES, BOTH),
 }
 SGD_STEPS, SGD_BATCH, SGD_LEARNING_RATE, SGD_REG = 200, 256, 1e-7, 2.5e4
 
@@ -60,3 +63,38 @@ def ranking_problem(shape, dtype):
     s = rng.standard_normal(n).astype(dtype)
     s_c = rng.standard_normal((n, k)).astype(dtype)
     return s, s_c
+
+
+def sparse_problem(shape, dtype):
+    """The sparse svm_loss problem (bench_sparse.py too): X (N, D) in CSR
+    with about `per_row` distinct features a row, drawn Zipf-like (p(rank
+    r) proportional to 1 / r) and placed by a fixed random permutation of
+    the columns, as a hashing vectorizer places words; values positive and
+    each row L2-normalised, as TF-IDF's. W small, labels uniform, fixed
+    seed. Returns W, X, y."""
+    import scipy.sparse as sp
+    n, d, per_row, c = shape
+    rng = np.random.default_rng(0)
+    cumulative = np.cumsum(1.0 / np.arange(1, d + 1))
+    # Draws that land on a feature the row already has count once: draw
+    # as many a row as give `per_row` distinct ones on average.
+    p = np.diff(cumulative, prepend=0.0) / cumulative[-1]
+    low, high = float(per_row), 4.0 * per_row
+    for _ in range(40):
+        draws = (low + high) / 2
+        if np.sum(1 - (1 - p) ** draws) < per_row:
+            low = draws
+        else:
+            high = draws
+    lengths = rng.poisson(draws, n)
+    rows = np.repeat(np.arange(n), lengths)
+    ranks = np.searchsorted(cumulative, rng.uniform(0, cumulative[-1], rows.size))
+    columns = rng.permutation(d)[np.minimum(ranks, d - 1)]
+    values = rng.lognormal(0.0, 0.5, rows.size)
+    X = sp.csr_matrix((values, (rows, columns)), shape=(n, d))
+    X.sum_duplicates()
+    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+    X = sp.csr_matrix(sp.diags(1.0 / np.maximum(norms, 1e-12)) @ X).astype(dtype)
+    W = (rng.standard_normal((d, c)) * 1e-2).astype(dtype)
+    y = rng.integers(0, c, n)
+    return W, X, y

@@ -130,3 +130,35 @@ def bare_linear_backward(const floating[:, :] dY, const floating[:, :] X,
              &dY[0, 0], dY.strides[0] // item, dY.strides[1] // item, 0, &dW[0, 0], d_out)
         gemm(n, d_in, d_out, 1, &dY[0, 0], dY.strides[0] // item, dY.strides[1] // item,
              &W[0, 0], W.strides[1] // item, W.strides[0] // item, 0, &dX[0, 0], d_in)
+
+
+ctypedef fused column_index:
+    int
+    long long
+
+
+def csr_read(const floating[::1] data, const column_index[::1] indices):
+    """The floor of the sparse passes: one read of a CSR matrix's values and
+    column indices on one thread, each summed in STREAMING_LANES lanes (the
+    indices as integers) so that the reads cannot be optimised away."""
+    cdef floating lanes[STREAMING_LANES]
+    cdef long long index_lanes[STREAMING_LANES]
+    cdef Py_ssize_t n = data.shape[0], i, k
+    for k in range(STREAMING_LANES):
+        lanes[k] = 0
+        index_lanes[k] = 0
+    with nogil:
+        if n > 0:
+            streaming_sum(&data[0], n, lanes)
+        i = 0
+        while i + STREAMING_LANES <= indices.shape[0]:
+            for k in range(STREAMING_LANES):
+                index_lanes[k] += indices[i + k]
+            i += STREAMING_LANES
+        while i < indices.shape[0]:
+            index_lanes[0] += indices[i]
+            i += 1
+    cdef double total = 0.0
+    for k in range(STREAMING_LANES):
+        total += lanes[k] + index_lanes[k]
+    return total

@@ -18,6 +18,16 @@ from maxmargin._tunables import override
 DTYPES = [np.float32, np.float64]
 KINDS = ["weston_watkins", "crammer_singer"]
 
+# The estimator checks LinearSVMClassifier fails, and why: SGD visits rows in
+# a shuffled order, so weight 2 is not the same run as a repeated row;
+# L-BFGS and the dual solver stop at their tolerance, so two optima agree to
+# ~1e-4, not to the check's 1e-7. All minimise the same objective.
+ESTIMATOR_CHECK_FAILURES = {
+    f"check_sample_weight_equivalence_on_{form}_data":
+        "sample weights are exact in the objective; the optimisers are not exact"
+    for form in ("dense", "sparse")
+}
+
 
 def tolerance(dtype, scale=1.0):
     """rtol for comparing a kernel to the reference: a few ulps of float64

@@ -1,5 +1,6 @@
 """The sparse family's kernels: svm_loss and the linear layer's products
-with X a CSR matrix (`maxmargin.sparse`'s twins).
+with X a CSR matrix (`maxmargin.sparse`'s twins), and the passes of
+LinearSVMClassifier's solvers on a CSR X (SGD epoch, dual pass).
 
 Design
 ------
@@ -31,6 +32,12 @@ Design
    their arguments except the labels' range and the column indices, which
    they check as they read them (LabelError, ColumnIndexError), and the
    structure of indptr (StructureError), checked first in one O(N) pass.
+5. The estimator's passes use the same row kernels one row (or batch) at a
+   time: SGD keeps W = scale * V so that a step writes only the rows of V
+   its batch names; the dual pass keeps W = X^T (alpha * t) and updates a
+   row's C classes from one gather and one scatter. Both are serial (each
+   step needs the last) and are called on rows and labels the estimator
+   built, the column indices checked first.
 """
 
 from cython cimport floating
@@ -38,9 +45,11 @@ from cython.parallel cimport prange
 from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset
+from libc.math cimport INFINITY
 
 from common.index_check cimport first_out_of_range
 from common.pairwise_sum cimport pairwise_sum
+from common.scalars cimport positive_part, unit_slope
 from hinge.margin cimport margin_pass
 
 cdef extern from "memory/memory_api.h":
@@ -557,3 +566,252 @@ def csr_pattern_gradient_kernel(const floating[:, ::1] dZ, const floating[:, ::1
                 for c in range(C):
                     total = total + dZ[r, c] * W[indices[k], c]
                 out[k] = total
+
+
+# --- the estimator's SGD on sparse X ---------------------------------------------
+
+cdef inline double one_vs_rest_row(floating* s, Py_ssize_t C, Py_ssize_t label, floating delta,
+                                   int p, double coef) noexcept nogil:
+    """One row of the one-vs-rest hinge, sum_c max(0, delta - t_c s_c)^p
+    with t_c = +1 at the label and -1 elsewhere: s becomes coef * dL/ds in
+    place; returns the row's (unweighted) loss. The terms and slopes of
+    `maxmargin.ranking_hinge` on the signed scores, as the dense fit takes
+    them."""
+    cdef Py_ssize_t c
+    cdef floating t, margin
+    cdef double term, slope, loss = 0.0
+    for c in range(C):
+        t = 1 if c == label else -1
+        margin = <floating>((<floating>0 - t * s[c]) + delta)
+        term = positive_part(margin)
+        slope = unit_slope(margin) if p == 1 else 2.0 * term
+        loss += term if p == 1 else term * term
+        s[c] = <floating>(-t * (coef * slope))
+    return loss
+
+
+def csr_sgd_epoch_kernel(floating[:, ::1] V, floating[::1] b, const floating[::1] data,
+                         const index_t[::1] indices, const index_t[::1] indptr,
+                         const Py_ssize_t[::1] y, const double[::1] weights,
+                         const Py_ssize_t[::1] order, Py_ssize_t batch_size, int kind, int p,
+                         double delta, double step_W, double step_b, double shrink,
+                         bint fit_intercept, double min_scale):
+    """One epoch of minibatch SGD for LinearSVMClassifier on a sparse X,
+    W = scale * V (the L2 term's shrink a scalar factor, 1 - 2 reg step_W):
+    for each batch of `order`, the rows' scores from the V rows their
+    entries name, the hinge's gradient G (kind 0 Weston-Watkins, 1
+    Crammer-Singer, 2 one-vs-rest, weighted mean over the batch), then b -=
+    step_b sum_i G_i and V's rows gain -step_W / scale x G by the scatter:
+    a step touches only the rows of V its batch names. V comes back as W
+    (scale folded in). Returns the sum over the epoch's rows of their
+    weighted loss (without the L2 term)."""
+    cdef Py_ssize_t n_rows = indptr.shape[0] - 1, D = V.shape[0], C = V.shape[1]
+    cdef Py_ssize_t n_entries = indices.shape[0], n_order = order.shape[0]
+    cdef floating* V_ptr = &V[0, 0] if D > 0 and C > 0 else NULL
+    cdef const floating* data_ptr = &data[0] if n_entries else NULL
+    cdef const index_t* index_ptr = &indices[0] if n_entries else NULL
+    cdef Py_ssize_t start, stop, rows, i, r, j, bad = -1
+    cdef double scale = 1.0, total = 0.0, coef, rate
+    cdef double* col_sum
+    cdef double* row_loss
+    cdef double* batch_weights
+    cdef floating* S
+    if KERNELS == NULL:
+        raise RuntimeError("maxmargin._sparse: used before maxmargin._dispatch configured it")
+    check_indptr(&indptr[0], n_rows, n_entries)
+    if n_order == 0 or C == 0:
+        return 0.0
+    cdef char* scratch = <char*>mm_memory_scratch_take(
+        (C + 2 * batch_size) * sizeof(double) + batch_size * C * sizeof(floating))
+    if scratch == NULL:
+        raise MemoryError("LinearSVMClassifier: cannot allocate the SGD step's scratch")
+    col_sum = <double*>scratch
+    row_loss = col_sum + C
+    batch_weights = row_loss + batch_size
+    S = <floating*>(batch_weights + batch_size)
+    with nogil:
+        start = 0
+        while start < n_order and bad < 0:
+            stop = min(n_order, start + batch_size)
+            rows = stop - start
+            # Scores of the batch's rows: scale * (x V) + b.
+            for i in range(rows):
+                r = order[start + i]
+                bad = gather(data_ptr, index_ptr, &indptr[0], r, r + 1, V_ptr, D, C, NULL,
+                             S + i * C)
+                if bad >= 0:
+                    break
+                for j in range(C):
+                    S[i * C + j] = <floating>(scale * S[i * C + j])
+                    if fit_intercept:
+                        S[i * C + j] = S[i * C + j] + b[j]
+                batch_weights[i] = weights[r]
+            if bad >= 0:
+                break
+            # The hinge's gradient, weighted mean over the batch.
+            if kind == 2:
+                for i in range(rows):
+                    coef = batch_weights[i] / rows
+                    row_loss[i] = batch_weights[i] * one_vs_rest_row(
+                        S + i * C, C, y[order[start + i]], <floating>delta, p, coef)
+            else:
+                for i in range(rows):
+                    row_loss[i] = 0
+                    margin_pass(S + i * C, C, 1, 1, C, &y[order[start + i]], <floating>delta,
+                                p, kind == 1, batch_weights + i, NULL, rows, S + i * C,
+                                row_loss + i, 1)
+            for i in range(rows):
+                total += row_loss[i]
+            # b, then V's rows: W <- (1 - 2 reg step) W - step dW.
+            if fit_intercept:
+                for j in range(C):
+                    col_sum[j] = 0.0
+                for i in range(rows):
+                    for j in range(C):
+                        col_sum[j] += S[i * C + j]
+                for j in range(C):
+                    b[j] = <floating>(b[j] - step_b * col_sum[j])
+            scale *= shrink
+            rate = -step_W / scale
+            for i in range(rows * C):
+                S[i] = <floating>(rate * S[i])
+            for i in range(rows):
+                r = order[start + i]
+                scatter_rows(data_ptr, index_ptr, &indptr[0], r, r + 1, S + i * C, D, C, V_ptr)
+            if scale < min_scale:
+                for i in range(D * C):
+                    V_ptr[i] = <floating>(scale * V_ptr[i])
+                scale = 1.0
+            start = stop
+        if scale != 1.0:
+            for i in range(D * C):
+                V_ptr[i] = <floating>(scale * V_ptr[i])
+    mm_memory_scratch_give(scratch)
+    if bad >= 0:
+        raise ColumnIndexError(bad, row_of(&indptr[0], n_rows, bad))
+    return total
+
+
+
+
+def csr_dual_epoch_kernel(floating[:, ::1] W, floating[::1] b, const floating[::1] data,
+                          const index_t[::1] indices, const index_t[::1] indptr,
+                          const Py_ssize_t[::1] y, const double[::1] upper,
+                          const double[::1] diagonal, double[:, ::1] alpha,
+                          unsigned char[:, ::1] active, const Py_ssize_t[::1] order, int p,
+                          double delta, bint fit_intercept, double[:, ::1] bounds):
+    """One pass of dual coordinate descent with shrinking (Hsieh et al. 2008,
+    the method of liblinear) over the rows of `order` of a CSR X, for the C
+    binary one-vs-rest problems at once. It solves
+
+        min 1/2 |W|^2 + 1/2 |b|^2 + sum_i upper_i sum_c max(0, delta - t_ic s_ic)^p
+
+    (s = X W + b, t = +1 at the row's label and -1 elsewhere; b the weight
+    of a constant feature 1, regularised as liblinear's) through its dual,
+    W = sum_i x_i^T (alpha_i * t_i) and b = sum_i alpha_i * t_i kept up to
+    date: for each active (row i, class c), the dual's gradient G = t s_ic
+    - delta + alpha_ic / (2 upper_i) [the last term for p = 2 only] moves
+    alpha_ic by G / Q_ii into [0, upper_i] (p = 1) or [0, inf) (p = 2),
+    Q_ii = diagonal_i (+ 1 / (2 upper_i) for p = 2), and W's row gains x_i
+    (alpha_new - alpha_old) t. diagonal_i = |x_i|^2 (+ 1 with the
+    intercept); upper_i = weight_i / (2 reg N); rows of weight 0 are
+    skipped. One row's C classes share its gather of scores and its scatter,
+    which is what makes the C problems cost about one.
+
+    Shrinking: a pair at a bound whose gradient points out of the box by
+    more than the last pass's spread (bounds[0, c], the largest projected
+    gradient of class c, bounds[1, c] the smallest) leaves the active set
+    (active[i, c] = 0); a row with no active class is not read. bounds
+    comes back as this pass's largest and smallest projected gradients.
+    One thread: each step needs the one before."""
+    cdef Py_ssize_t n_rows = indptr.shape[0] - 1, D = W.shape[0], C = W.shape[1]
+    cdef Py_ssize_t n_order = order.shape[0], n_entries = indices.shape[0]
+    cdef Py_ssize_t step, r, c, label, bad = -1
+    cdef floating* W_ptr = &W[0, 0] if D > 0 and C > 0 else NULL
+    cdef const floating* data_ptr = &data[0] if n_entries else NULL
+    cdef const index_t* index_ptr = &indices[0] if n_entries else NULL
+    cdef floating* scores
+    cdef floating* change
+    cdef double* largest_of
+    cdef double* smallest_of
+    cdef double g, projected, old, new, q_ii, extra
+    cdef bint any_active, moved
+    if KERNELS == NULL:
+        raise RuntimeError("maxmargin._sparse: used before maxmargin._dispatch configured it")
+    check_indptr(&indptr[0], n_rows, n_entries)
+    with nogil:
+        bad = first_bad_column(index_ptr, 0, n_entries, D)
+    if bad >= 0:
+        raise ColumnIndexError(bad, row_of(&indptr[0], n_rows, bad))
+    if n_order == 0 or C == 0:
+        return
+    scores = <floating*>malloc(2 * C * sizeof(floating))
+    largest_of = <double*>malloc(2 * C * sizeof(double))
+    if scores == NULL or largest_of == NULL:
+        free(scores)
+        free(largest_of)
+        raise MemoryError("LinearSVMClassifier: cannot allocate the dual pass's scratch")
+    change = scores + C
+    smallest_of = largest_of + C
+    with nogil:
+        for c in range(C):
+            largest_of[c] = -INFINITY
+            smallest_of[c] = INFINITY
+        for step in range(n_order):
+            r = order[step]
+            if upper[r] <= 0:
+                continue
+            any_active = False
+            for c in range(C):
+                any_active = any_active or active[r, c]
+            if not any_active:
+                continue
+            gather(data_ptr, index_ptr, &indptr[0], r, r + 1, W_ptr, D, C,
+                   &b[0] if fit_intercept else NULL, scores)
+            label = y[r]
+            extra = 0.5 / upper[r] if p == 2 else 0.0
+            q_ii = diagonal[r] + extra
+            moved = False
+            for c in range(C):
+                change[c] = 0
+                if not active[r, c]:
+                    continue
+                old = alpha[r, c]
+                g = (scores[c] if c == label else -scores[c]) - delta + extra * old
+                projected = g
+                if old == 0:
+                    if g > bounds[0, c]:
+                        active[r, c] = 0
+                        continue
+                    if g > 0:
+                        projected = 0
+                elif p == 1 and old >= upper[r]:
+                    if g < bounds[1, c]:
+                        active[r, c] = 0
+                        continue
+                    if g < 0:
+                        projected = 0
+                if projected > largest_of[c]:
+                    largest_of[c] = projected
+                if projected < smallest_of[c]:
+                    smallest_of[c] = projected
+                if projected != 0 and q_ii > 0:
+                    new = old - g / q_ii
+                    if new < 0:
+                        new = 0
+                    elif p == 1 and new > upper[r]:
+                        new = upper[r]
+                    alpha[r, c] = new
+                    change[c] = <floating>((new - old) if c == label else (old - new))
+                    moved = True
+            if not moved:
+                continue
+            scatter_rows(data_ptr, index_ptr, &indptr[0], r, r + 1, change, D, C, W_ptr)
+            if fit_intercept:
+                for c in range(C):
+                    b[c] = b[c] + change[c]
+        for c in range(C):
+            bounds[0, c] = largest_of[c]
+            bounds[1, c] = smallest_of[c]
+    free(scores)
+    free(largest_of)

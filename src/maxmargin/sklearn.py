@@ -9,7 +9,8 @@ CS231n's linear SVM: scores s = X W + b, the multiclass hinge loss
 (`maxmargin.svm_loss`: Weston-Watkins or Crammer-Singer, p = 1 or 2) or one
 binary hinge per class (one-vs-rest, through `maxmargin.ranking_hinge`),
 plus reg * |W|^2, minimised by minibatch SGD with momentum or, for the
-smooth p = 2 loss, by L-BFGS on the full batch.
+smooth p = 2 loss, by L-BFGS on the full batch. X may be a SciPy sparse
+matrix (CSR is used as it is, other formats converted once).
 """
 
 import numbers
@@ -18,6 +19,7 @@ import time
 
 import numpy as np
 from scipy import optimize
+from scipy import sparse as sparse_module
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (_check_sample_weight, check_is_fitted,
@@ -26,8 +28,14 @@ from sklearn.utils.validation import (_check_sample_weight, check_is_fitted,
 from .hinge import svm_loss
 from .ranking import ranking_hinge
 from .layers import linear_forward, matmul_backward
+from .sparse import by_types, csr_parts, is_sparse
+from . import _sparse
 
 KINDS = ("weston_watkins", "crammer_singer", "one_vs_rest")
+_KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}  # the SGD kernel's codes
+_SGD_EPOCH = by_types(_sparse.csr_sgd_epoch_kernel)
+_DUAL_PASS = by_types(_sparse.csr_dual_epoch_kernel)
+SOLVERS = ("sgd", "lbfgs", "dual")
 # SGD momentum (heavy ball) and when a fit counts as long enough to show
 # progress without being asked.
 MOMENTUM = 0.9
@@ -39,12 +47,22 @@ BIAS_SCALE = 0.5
 # diverges for p = 2 on raw pixels, so p = 2 takes a tenth of it
 # (bench/results/2026-12-04.md).
 SQUARED_HINGE_STEP = 0.1
+# Sparse SGD has no momentum (its velocity would be a dense D x C array
+# touched at every step); its step is the heavy ball's effective one,
+# step / (1 - momentum), so that learning_rate means the same.
+SPARSE_STEP = 1.0 / (1.0 - MOMENTUM)
+# Below this scale of W (W = scale * V, the sparse SGD's L2 shrink) V takes
+# the scale back, one dense pass, so that V stays well within float range.
+MIN_SCALE = 1e-9
 
 
 def _step_scale(X):
     """1 / (1 + mean |x|^2), the factor of W's SGD step: the hinge's gradient
     grows with |x|, so a fixed step that suits standardised features
     diverges on raw pixels (0-16)."""
+    if is_sparse(X):
+        squares = float(np.dot(X.data.astype(np.float64), X.data.astype(np.float64)))
+        return 1.0 / (1.0 + squares / max(X.shape[0], 1))
     return 1.0 / (1.0 + float(np.mean(np.einsum("ij,ij->i", X, X, dtype=np.float64))))
 
 
@@ -64,27 +82,43 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
     delta : float
         The margin.
     reg : float
-        L2 penalty reg * |W|^2 (the intercept is not penalised).
+        L2 penalty reg * |W|^2 (the intercept is not penalised, except by
+        solver="dual": reg * (|W|^2 + |b|^2), as liblinear's). With the
+        loss a weighted mean over the N rows, LinearSVC(C=c) is reg = 1 /
+        (2 c N).
     fit_intercept : bool
         Learn b (else b = 0).
-    solver : {"sgd", "lbfgs"}
+    solver : {"sgd", "lbfgs", "dual"}
         "sgd": minibatch SGD with momentum 0.9 and a step that decays as
         learning_rate / (1 + epoch), scaled by 1 / (1 + mean |x|^2) for W
         (so that unscaled features work) and by 1/2 for the intercept; for
-        p = 2 by a further 1/10. Each `partial_fit` call counts as an epoch. "lbfgs": scipy.optimize L-BFGS-B on the
-        full-batch loss; only with p = 2.
+        p = 2 by a further 1/10. Each `partial_fit` call counts as an
+        epoch. On sparse X a step touches only the rows of W its batch's
+        features name (the L2 shrink a scalar scale of W) and has no
+        momentum, its step the momentum's effective one (x10). "lbfgs":
+        scipy.optimize L-BFGS-B on the full-batch loss; only with p = 2.
+        "dual": dual coordinate descent with shrinking (liblinear's method,
+        the solver of LinearSVC) for kind="one_vs_rest" on a sparse X, the
+        C binary problems solved together, one gather and one scatter per
+        row and pass; it converges to LinearSVC's solution. A dense X is
+        copied into CSR for it, once per fit.
     batch_size : int
         Rows per SGD step.
     learning_rate : float
         The initial SGD step, relative to the scale above.
     max_iter : int
-        Epochs (SGD) or iterations (L-BFGS).
+        Epochs (SGD), iterations (L-BFGS) or passes over the rows (dual).
     tol : float or None
         SGD stops when the epoch loss has not fallen below best - tol for
-        n_iter_no_change epochs (None: never); L-BFGS's gradient tolerance.
+        n_iter_no_change epochs (None: never); L-BFGS's gradient tolerance;
+        the dual solver's bound on each class's spread of projected
+        gradients (liblinear's measure: LinearSVC passes it tol = 1e-4,
+        liblinear's own default is 0.1, which reaches about the same
+        held-out accuracy in a third of the passes, docs/sparse.md).
     n_iter_no_change : int
     shuffle : bool
-        Reshuffle the rows every epoch.
+        Reshuffle the rows every epoch (or dual pass: in a fixed order the
+        dual solver converges far more slowly).
     class_weight : None, "balanced" or dict {label: weight}
         Multiplies each sample's loss (as in scikit-learn).
     random_state : None, int or Generator
@@ -92,7 +126,8 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
     n_threads : None or int
         Passed to `maxmargin.svm_loss`.
     warm_start : bool
-        Continue from the previous fit's weights.
+        Continue from the previous fit's weights (solver="dual": from its
+        dual variables, when X has as many rows, W and b rebuilt from them).
     verbose : int
         Print each epoch's loss and training accuracy. A fit that takes
         longer than two seconds prints a progress line even when 0.
@@ -101,7 +136,9 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
     ----------
     classes_ : (C,) the labels, sorted; coef_ : (C, D); intercept_ : (C,);
     n_features_in_ : D; n_iter_ : epochs or iterations run;
-    loss_curve_ : list of the loss per epoch (SGD) or per iteration (L-BFGS).
+    loss_curve_ : list of the loss per epoch (SGD) or per iteration (L-BFGS);
+    for solver="dual" the dual objective per pass (in the loss's units: it
+    rises to the loss at the optimum).
     """
 
     def __init__(self, *, kind="weston_watkins", p=1, delta=1.0, reg=1e-4,
@@ -129,7 +166,7 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
 
     # --- checks ---------------------------------------------------------
@@ -140,10 +177,13 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"{name}: kind must be one of {KINDS}; got {self.kind!r}")
         if self.p not in (1, 2) or isinstance(self.p, bool):
             raise ValueError(f"{name}: p must be 1 or 2; got {self.p!r}")
-        if self.solver not in ("sgd", "lbfgs"):
-            raise ValueError(f"{name}: solver must be 'sgd' or 'lbfgs'; got {self.solver!r}")
+        if self.solver not in SOLVERS:
+            raise ValueError(f"{name}: solver must be one of {SOLVERS}; got {self.solver!r}")
         if self.solver == "lbfgs" and self.p != 2:
             raise ValueError(f"{name}: solver='lbfgs' needs the smooth loss p=2; got p={self.p}")
+        if self.solver == "dual" and self.kind != "one_vs_rest":
+            raise ValueError(f"{name}: solver='dual' solves kind='one_vs_rest' (C binary "
+                             f"problems); got kind={self.kind!r}")
         for attr in ("batch_size", "max_iter", "n_iter_no_change"):
             value = getattr(self, attr)
             if (not isinstance(value, numbers.Integral) or isinstance(value, bool)
@@ -163,7 +203,7 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
     def _validate(self, X, y="no_validation", reset=True):
         """X (and y, when given, even as None: then the usual error)."""
         return validate_data(self, X, y, dtype=[np.float64, np.float32], order="C",
-                             reset=reset)
+                             accept_sparse="csr", reset=reset)
 
     def _sample_weights(self, y_index, n_samples, sample_weight, X):
         """Per-row weights: sample_weight times the class weight of the row,
@@ -215,6 +255,7 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
         self._b = np.zeros(n_classes, dtype=dtype)
         self._velocity_W = np.zeros_like(self._W)
         self._velocity_b = np.zeros_like(self._b)
+        self._alpha = None
         self._rng = np.random.default_rng(self.random_state)
         self._epochs_done = 0
         self.loss_curve_ = []
@@ -261,6 +302,8 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
     # --- training -------------------------------------------------------
 
     def _sgd_epoch(self, X, y_index, weights, rng, scale):
+        if is_sparse(X):
+            return self._sgd_epoch_sparse(X, y_index, weights, rng, scale)
         n = X.shape[0]
         order = rng.permutation(n) if self.shuffle else np.arange(n)
         step = self.learning_rate / (1.0 + self._epochs_done)
@@ -283,6 +326,37 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
                 b += self._velocity_b
         self._epochs_done += 1
         return total / n
+
+    def _sgd_epoch_sparse(self, X, y_index, weights, rng, scale):
+        """One epoch of minibatch SGD on a sparse X that touches, at each
+        step, only the rows of W its batch's features name: W = w_scale * V
+        (Bottou's scheme, as scikit-learn's SGDClassifier), the L2 term's
+        shrink a scalar factor of w_scale, the hinge's gradient a scatter
+        into V's rows, the whole epoch in compiled code (maxmargin._sparse).
+        No momentum, whose velocity would be a dense D x C array at every
+        step; the step is the heavy ball's effective one (SPARSE_STEP). The
+        epoch's loss adds reg |W|^2 at its end."""
+        n = X.shape[0]
+        order = rng.permutation(n) if self.shuffle else np.arange(n)
+        step = self.learning_rate / (1.0 + self._epochs_done) * SPARSE_STEP
+        if self.p == 2:
+            step *= SQUARED_HINGE_STEP
+        step_W, step_b = step * scale, step * BIAS_SCALE
+        shrink = 1.0 - 2.0 * self.reg * step_W
+        if not shrink > 0:
+            raise ValueError(f"{type(self).__name__}: reg * learning_rate is too large for "
+                             f"SGD on sparse X (the L2 step 2 reg step = {1 - shrink:g} "
+                             "must stay below 1)")
+        parts = csr_parts(X, "LinearSVMClassifier.fit")
+        kernel = _SGD_EPOCH[(self._W.dtype, parts.indices.dtype)]
+        total = kernel(self._W, self._b, parts.data, parts.indices, parts.indptr,
+                       np.ascontiguousarray(y_index, dtype=np.intp),
+                       np.ascontiguousarray(weights, dtype=np.float64),
+                       order.astype(np.intp), self.batch_size, _KIND_CODE[self.kind], self.p,
+                       float(self.delta), step_W, step_b, shrink, bool(self.fit_intercept),
+                       MIN_SCALE)
+        self._epochs_done += 1
+        return total / n + self.reg * float(np.sum(np.square(self._W, dtype=np.float64)))
 
     def _fit_sgd(self, X, y_index, weights, epochs, rng):
         scale = _step_scale(X)
@@ -335,6 +409,89 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
         self._b[...] = result.x[size_W:]
         self.n_iter_ = int(result.nit)
 
+    def _fit_dual(self, X, y_index, weights):
+        """Dual coordinate descent for one-vs-rest on a sparse X, one
+        compiled pass over the rows per iteration (maxmargin._sparse:
+        csr_dual_epoch_kernel, which states the problem). Each class stops
+        as liblinear's does: when the spread of its projected gradients
+        falls to tol with none of its pairs shrunk (else all of them come
+        back for another pass). alpha (N, C) is kept for warm_start, which
+        rebuilds W and b from it on the new X."""
+        if not is_sparse(X):
+            X = sparse_module.csr_matrix(X)  # the passes read rows by their stored entries
+        parts = csr_parts(X, "LinearSVMClassifier.fit")
+        n_samples, n_classes = X.shape[0], self._W.shape[1]
+        with np.errstate(divide="ignore"):
+            upper = weights / (2.0 * self.reg * n_samples)
+        squares = np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
+        diagonal = squares + (1.0 if self.fit_intercept else 0.0)
+        signs = -np.ones((n_samples, n_classes))
+        signs[np.arange(n_samples), y_index] = 1.0
+        alpha = getattr(self, "_alpha", None)
+        if self.warm_start and alpha is not None and alpha.shape == (n_samples, n_classes):
+            alpha = np.where(upper[:, None] > 0, alpha, 0.0)
+            if self.p == 1:
+                alpha = np.minimum(alpha, upper[:, None])
+            coefs = (alpha * signs).astype(self._W.dtype)
+            self._W[...] = X.T @ coefs
+            self._b[...] = coefs.sum(axis=0) if self.fit_intercept else 0
+        else:
+            alpha = np.zeros((n_samples, n_classes))
+            self._W[...] = 0
+            self._b[...] = 0
+        self._alpha = alpha
+        active = np.ones((n_samples, n_classes), dtype=np.uint8)
+        shrink_at = np.empty((2, n_classes))
+        shrink_at[0], shrink_at[1] = np.inf, -np.inf
+        bounds = np.empty((2, n_classes))
+        done = np.zeros(n_classes, dtype=bool)
+        kernel = _DUAL_PASS[(self._W.dtype, parts.indices.dtype)]
+        y_index = np.ascontiguousarray(y_index, dtype=np.intp)
+        started = time.perf_counter()
+        self._progress_shown = False
+        self.n_iter_ = 0
+        tol = 0.0 if self.tol is None else self.tol
+        for iteration in range(self.max_iter):
+            order = (self._rng.permutation(n_samples) if self.shuffle
+                     else np.arange(n_samples)).astype(np.intp)
+            bounds[...] = shrink_at
+            kernel(self._W, self._b, parts.data, parts.indices, parts.indptr, y_index, upper,
+                   diagonal, alpha, active, order, self.p, float(self.delta),
+                   bool(self.fit_intercept), bounds)
+            self.n_iter_ = iteration + 1
+            for c in np.flatnonzero(~done):
+                largest, smallest = bounds[0, c], bounds[1, c]
+                if not largest >= smallest or largest - smallest <= tol:
+                    if active[:, c].all():
+                        done[c] = True
+                        active[:, c] = 0
+                    else:
+                        active[:, c] = 1
+                        shrink_at[0, c], shrink_at[1, c] = np.inf, -np.inf
+                else:
+                    shrink_at[0, c] = largest if largest > 0 else np.inf
+                    shrink_at[1, c] = smallest if smallest < 0 else -np.inf
+            loss = self._dual_objective(alpha, upper)
+            self.loss_curve_.append(loss)
+            self._report(iteration, self.max_iter, loss, X, y_index, started)
+            if done.all():
+                break
+        if self._progress_shown:
+            print(file=sys.stderr)
+
+    def _dual_objective(self, alpha, upper):
+        """The dual's value at alpha, in the loss's units (the weighted mean
+        hinge plus reg (|W|^2 + |b|^2)): a lower bound of the loss at W, b
+        that meets it at the optimum."""
+        W, b = self._W.ravel(), self._b
+        square = float(np.vdot(W, W)) + float(np.vdot(b, b))
+        value = self.delta * float(alpha.sum()) - 0.5 * square
+        if self.p == 2:
+            rows = upper > 0
+            per_row = np.einsum("ij,ij->i", alpha, alpha)
+            value -= float(np.dot(per_row[rows], 0.25 / upper[rows]))
+        return 2.0 * self.reg * value
+
     def _report(self, epoch, epochs, loss, X, y_index, started):
         elapsed = time.perf_counter() - started
         if self.verbose:
@@ -366,6 +523,8 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
         weights = self._sample_weights(y_index, X.shape[0], sample_weight, X)
         if self.solver == "lbfgs":
             self._fit_lbfgs(X, y_index, weights)
+        elif self.solver == "dual":
+            self._fit_dual(X, y_index, weights)
         else:
             self._fit_sgd(X, y_index, weights, self.max_iter, self._rng)
         self._publish()

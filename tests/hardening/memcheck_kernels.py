@@ -1,8 +1,8 @@
 """Call every kernel once in each of its paths, for valgrind's memcheck
 (tests/hardening/valgrind.sh): both dtypes, the few-classes single pass on every SIMD
 path this CPU runs, the class-vector pass on every path that has it, and the
-two-GEMM path, unusual layouts, out buffers with accumulate, and calls that
-fail validation or in the kernel (a bad label).
+two-GEMM path, unusual layouts, out buffers with accumulate, calls that
+fail validation or in the kernel (a bad label), and the sparse family.
 Prints "memcheck kernels: OK" at the end; nothing is timed."""
 
 import os
@@ -14,8 +14,11 @@ import numpy as np
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [TESTS, os.path.join(TESTS, "properties")]
 
+import scipy.sparse as sp  # noqa: E402
+
 import maxmargin  # noqa: E402
-from maxmargin import _memory  # noqa: E402
+from maxmargin import _memory, _tunables  # noqa: E402
+from maxmargin.sklearn import LinearSVMClassifier  # noqa: E402
 from support import CLASS_VECTOR_PATHS, FEW_CLASS_PATHS, class_vectors, simd_path, two_gemms  # noqa: E402
 from test_threads import every_kernel  # noqa: E402
 
@@ -26,6 +29,41 @@ def expect_error(call):
     except (ValueError, TypeError):
         return
     raise AssertionError("expected an error")
+
+
+def sparse_calls(rng, dtype):
+    """The sparse family on every SIMD path: one thread and the team's
+    pipeline, W in cache (masked tails) and not (prefetching), both index
+    dtypes, unsorted and duplicate entries, an empty row, a bad column
+    index found mid-pass; the linear layer's products; the estimator's SGD
+    epoch and dual pass."""
+    X = sp.random(500, 300, density=0.05, format="csr", random_state=3, dtype=dtype)
+    X.indices[:40] = X.indices[:40][::-1]  # unsorted, and duplicates where a row repeats one
+    X.indptr[10:13] = X.indptr[10]          # empty rows (their entries now row 12's)
+    W = rng.standard_normal((300, 21)).astype(dtype)
+    y = rng.integers(0, 21, 500)
+    bad = X.copy()
+    bad.indices[-7] = 300
+    for path in FEW_CLASS_PATHS:
+        with simd_path(path):
+            for X_used in (X, sp.csr_matrix((X.data, X.indices.astype(np.int64),
+                                             X.indptr.astype(np.int64)), shape=X.shape)):
+                for in_cache in (1 << 40, 0):
+                    with _tunables.override(sparse_in_cache_bytes=in_cache,
+                                            sparse_parallel_min_entries=0,
+                                            sparse_chunk_entries=400):
+                        for threads in (1, 2):
+                            maxmargin.svm_loss(W, X_used, y, b=np.ones(21, dtype), p=2,
+                                               reg=0.1, n_threads=threads,
+                                               dW_out=np.ones_like(W), accumulate=True)
+                        expect_error(lambda: maxmargin.svm_loss(W, bad, y, n_threads=2))
+                Y, cache = maxmargin.linear_forward(X_used, W, np.ones(21, dtype),
+                                                    activation="relu")
+                maxmargin.linear_backward(Y, cache, need_dX=False)
+                maxmargin.matmul_backward(Y, X_used, W, need_dX="pattern")
+            LinearSVMClassifier(max_iter=2, tol=None, random_state=0).fit(X, y % 4)
+            LinearSVMClassifier(kind="one_vs_rest", solver="dual", max_iter=3,
+                                random_state=0).fit(X, y % 4)
 
 
 def main():
@@ -85,6 +123,7 @@ def main():
         grown.resize(2**22, refcheck=False)
         del grown
         maxmargin.xavier_init(5, 7, dtype=dtype, rng=0)
+        sparse_calls(rng, dtype)
     for call in every_kernel().values():
         call()
     print("memcheck kernels: OK")

@@ -10,6 +10,14 @@ dimension changed, a dimension added or dropped, or another dtype; values
 with NaN, +-inf, +-1e308, subnormals; labels and indices at the int32 and
 int64 edges; scalars, None, strings and lists for any keyword.
 
+The sparse calls (svm_loss, linear_forward, linear_backward and
+matmul_backward with X a SciPy sparse matrix) draw X with int32 or int64
+indices, unsorted, duplicated and explicit-zero entries, in CSR, CSC or COO,
+and corrupt it as a matrix built from raw arrays can be: column indices at
+D, negative or huge, indptr decreasing, not from 0, past the entries or of
+the wrong length, data shorter than indices, data and index arrays of the
+wrong dtype, NaN and inf values.
+
 The call must then either raise ValueError or TypeError with the house
 message, "<function>: <argument> must ...", naming one of the function's
 arguments, or return what the NumPy reference returns for the same
@@ -36,6 +44,7 @@ import time
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -285,6 +294,157 @@ def matmul_backward_call(draw):
 
 
 @st.composite
+def sparse_input(draw, shape, dtype):
+    """A valid sparse X of `shape`: some cells stored (explicit zeros among
+    them), an entry now and then split in two (duplicates), each row's
+    entries in any order, int32 or int64 indices, in CSR, CSC or COO."""
+    n, d = shape
+    with np.errstate(all="ignore"):
+        values = draw(filled(dtype, shape))
+    stored = np.array(draw(st.lists(st.booleans(), min_size=n * d, max_size=n * d)),
+                      dtype=bool).reshape(shape)
+    data, indices, indptr = [], [], [0]
+    for i in range(n):
+        row = [(j, values[i, j]) for j in np.flatnonzero(stored[i])]
+        if row and draw(st.booleans()):
+            j, v = row[0]
+            with np.errstate(all="ignore"):
+                row[0:1] = [(j, v / 2), (j, v - v / 2)]  # a duplicate
+        row = draw(st.permutations(row)) if len(row) > 1 else row
+        indices += [j for j, _ in row]
+        data += [v for _, v in row]
+        indptr.append(len(indices))
+    index_dtype = draw(st.sampled_from([np.int32, np.int64]))
+    X = sp.csr_matrix((np.array(data, dtype=dtype), np.array(indices, dtype=index_dtype),
+                       np.array(indptr, dtype=index_dtype)), shape=shape)
+    form = draw(st.sampled_from(["csr", "csr", "csr_array", "csc", "coo"]))
+    if form == "csr_array":
+        return sp.csr_array(X)
+    return X if form == "csr" else X.asformat(form)
+
+
+CORRUPTIONS = ["index D", "index -1", "index huge", "indptr decreasing", "indptr from 1",
+               "indptr past", "indptr short", "data short", "data int", "data complex",
+               "data float16", "indices int16", "indices float", "indptr uint8", "NaN",
+               "inf"]
+
+
+@st.composite
+def corrupted_sparse(draw, X):
+    """X's CSR form with one of its arrays replaced as a matrix built from
+    raw arrays can have it (SciPy does not look at arrays assigned after
+    construction), or X itself when the corruption has nothing to act on."""
+    X = sp.csr_matrix(X)
+    n, d = X.shape
+    how = draw(st.sampled_from(CORRUPTIONS))
+    k = draw(st.integers(0, max(X.nnz - 1, 0)))
+    indices, indptr, data = X.indices.copy(), X.indptr.copy(), X.data.copy()
+    if how.startswith("index") or how in ("NaN", "inf", "data short"):
+        if X.nnz == 0:
+            return X
+        if how.startswith("index"):
+            indices[k] = {"index D": d, "index -1": -1,
+                          "index huge": np.iinfo(indices.dtype).max}[how]
+            X.indices = indices
+        elif how == "data short":
+            X.data = data[:-1]
+        else:
+            data[k] = np.nan if how == "NaN" else np.inf
+            X.data = data
+    elif how == "indptr decreasing":
+        if n < 2 or X.nnz == 0:
+            return X
+        indptr[1] = indptr[-1] + 1 if indptr[2] == indptr[-1] else indptr[-1]
+        indptr[1:-1] = indptr[1:-1][::-1]
+        if np.all(np.diff(indptr) >= 0):
+            return X
+        X.indptr = indptr
+    elif how == "indptr from 1":
+        X.indptr = indptr + 1
+    elif how == "indptr past":
+        indptr[-1] += 1
+        X.indptr = indptr
+    elif how == "indptr short":
+        X.indptr = indptr[:-1]
+    elif how.startswith("data"):
+        with np.errstate(all="ignore"):
+            X.data = data.astype({"data int": np.int64, "data complex": np.complex128,
+                                  "data float16": np.float16}[how])
+    elif how == "indices int16":
+        X.indices = indices.astype(np.int16)
+    elif how == "indices float":
+        X.indices = indices.astype(np.float64)
+    else:
+        X.indptr = indptr.astype(np.uint8) if indptr[-1] < 256 else indptr.astype(np.float32)
+    return X
+
+
+def sparse_shapes():
+    return st.tuples(st.integers(0, 6), st.integers(1, 6), st.integers(1, 5),
+                     st.sampled_from([np.float32, np.float64]))
+
+
+@st.composite
+def sparse_svm_loss_call(draw):
+    n, d, c, dtype = draw(sparse_shapes())
+    args = dict(W=draw(float_input((d, c), dtype)), X=draw(sparse_input((n, d), dtype)),
+                y=draw(labels(n, c)), reg=draw(st.sampled_from([0.0, 1e-3, 2.5])),
+                **common_options(draw, n, c, dtype, ["mean", "sum"]))
+    if draw(st.booleans()):
+        args["b"] = draw(float_input((c,), dtype))
+        if draw(st.booleans()):
+            args["db_out"] = np.full(c, 0.25, dtype)
+    if draw(st.booleans()):
+        args["dW_out"] = np.full((d, c), 0.25, dtype)
+    args["accumulate"] = any(k.endswith("_out") for k in args) and draw(st.booleans())
+    return ["W", "X", "y"], args
+
+
+@st.composite
+def sparse_linear_forward_call(draw):
+    n, d_in, d_out, dtype = draw(sparse_shapes())
+    args = dict(X=draw(sparse_input((n, d_in), dtype)),
+                W=draw(float_input((d_in, d_out), dtype)),
+                activation=draw(st.sampled_from(ACTIVATIONS)),
+                n_threads=draw(st.sampled_from([None, 1, 2])))
+    if draw(st.booleans()):
+        args["b"] = draw(float_input((d_out,), dtype))
+    if draw(st.booleans()):
+        args["out"] = np.full((n, d_out), np.nan, dtype)
+    return ["X", "W"], args
+
+
+@st.composite
+def sparse_linear_backward_call(draw):
+    n, d_in, d_out, dtype = draw(sparse_shapes())
+    X = draw(sparse_input((n, d_in), dtype))
+    W = draw(float_input((d_in, d_out), dtype))
+    b = draw(st.one_of(st.none(), float_input((d_out,), dtype)))
+    with np.errstate(all="ignore"):
+        _, cache = maxmargin.linear_forward(X, W, b,
+                                            activation=draw(st.sampled_from(ACTIVATIONS)))
+    args = dict(dY=draw(float_input((n, d_out), dtype)), cache=cache, need_dX=False,
+                n_threads=draw(st.sampled_from([None, 1, 2])))
+    for name, shape in (("dW_out", (d_in, d_out)), ("db_out", (d_out,))):
+        if (name == "dW_out" or b is not None) and draw(st.booleans()):
+            args[name] = np.full(shape, 0.25, dtype)
+    args["accumulate"] = any(k.endswith("_out") for k in args) and draw(st.booleans())
+    return ["dY", "cache"], args
+
+
+@st.composite
+def sparse_matmul_backward_call(draw):
+    n, d_in, d_out, dtype = draw(sparse_shapes())
+    args = dict(dY=draw(float_input((n, d_out), dtype)), X=draw(sparse_input((n, d_in), dtype)),
+                W=draw(float_input((d_in, d_out), dtype)), need_dX=False,
+                n_threads=draw(st.sampled_from([None, 1, 2])))
+    if draw(st.booleans()):
+        args["dW_out"] = np.full((d_in, d_out), 0.25, dtype)
+    args["accumulate"] = "dW_out" in args and draw(st.booleans())
+    return ["dY", "X", "W"], args
+
+
+@st.composite
 def embedding_backward_call(draw):
     m, width, vocabulary, dtype = draw(shapes())
     args = dict(dX=draw(float_input((m, width), dtype)), indices=draw(labels(m, vocabulary)),
@@ -310,6 +470,7 @@ def expected_result(func, args):
     out = {name: buffer for name, buffer in out.items() if buffer is not None}
     accumulate = a.pop("accumulate", False)
     a.pop("n_threads", None)
+    func = FUNCTION.get(func, func)
 
     def added(name, gradient):
         # Gradients land in their buffers; accumulate adds to what was there.
@@ -345,6 +506,8 @@ def inputs_are_moderate(args):
     for value in args.values():
         if isinstance(value, maxmargin.LinearCache):
             value = value.X  # W and Y follow from the same draw
+        if sp.issparse(value):
+            value = value.data
         if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.size:
             if not np.all(np.abs(value) <= MODERATE):
                 return False
@@ -383,7 +546,9 @@ def check_result(func, args, result, expected):
             np.testing.assert_array_equal(np.isnan(got_array), np.isnan(want_array))
 
 
-ERROR_MESSAGE = re.compile(r"^(\w+): (\w+) must ")
+# "<function>: <argument> must", the argument perhaps one of a sparse X's
+# arrays ("X.indices").
+ERROR_MESSAGE = re.compile(r"^(\w+): (\w+)(?:\.\w+)? must ")
 
 
 def is_out_buffer(name):
@@ -404,6 +569,7 @@ def assert_unchanged(buffer, copy, name):
 
 def fuzz_one(func, positional, args, replaced):
     """Call `func` with `args`; valid (nothing replaced) calls must succeed."""
+    func = FUNCTION.get(func, func)
     kernel = getattr(maxmargin, func)
     call_args = [args[name] for name in positional]
     keywords = {k: v for k, v in args.items() if k not in positional}
@@ -435,7 +601,12 @@ CALLS = {
     "ranking_hinge": ranking_hinge_call, "linear_forward": linear_forward_call,
     "linear_backward": linear_backward_call, "matmul_backward": matmul_backward_call,
     "embedding_backward": embedding_backward_call, "xavier_init": xavier_init_call,
+    "sparse_svm_loss": sparse_svm_loss_call, "sparse_linear_forward": sparse_linear_forward_call,
+    "sparse_linear_backward": sparse_linear_backward_call,
+    "sparse_matmul_backward": sparse_matmul_backward_call,
 }
+# The public function each fuzzed call is a call of.
+FUNCTION = {name: name.removeprefix("sparse_") for name in CALLS}
 # Keywords every function also takes a wrong value for (beyond its valid call's).
 EXTRA_KEYWORDS = {
     "multiclass_hinge": ["out", "sample_weight", "class_weight"],
@@ -447,6 +618,8 @@ EXTRA_KEYWORDS = {
     "embedding_backward": [],
     "xavier_init": [],
 }
+EXTRA_KEYWORDS.update({f"sparse_{name}": EXTRA_KEYWORDS[name] for name in
+                       ("svm_loss", "linear_forward", "linear_backward", "matmul_backward")})
 
 
 @st.composite
@@ -454,9 +627,13 @@ def fuzzed_call(draw, func):
     positional, args = draw(CALLS[func]())
     names = sorted(set(args) | set(EXTRA_KEYWORDS[func]))
     replaced = draw(st.lists(st.sampled_from(names), max_size=2, unique=True))
+    if sp.issparse(args.get("X")) and "X" not in replaced and draw(st.booleans()):
+        replaced.append("X")  # half the sparse calls with X's structure corrupted
     for name in replaced:
         if isinstance(args.get(name), np.ndarray) and draw(st.booleans()):
             args[name] = draw(mutated(args[name]))
+        elif sp.issparse(args.get(name)) and draw(st.integers(0, 3)):
+            args[name] = draw(corrupted_sparse(args[name]))
         else:
             args[name] = draw(anything_else())
     return positional, args, replaced

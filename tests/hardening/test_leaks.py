@@ -15,7 +15,7 @@ The suite runs LEAK_CALLS = 10^4 calls a case; the full check is
 
     MAXMARGIN_LEAK_CALLS=100000 python -m pytest tests/hardening/test_leaks.py -q
 
-(10^5 calls of each of the 24 cases: about two minutes here).
+(10^5 calls of each of the 31 cases: about three minutes here).
 """
 
 import gc
@@ -24,8 +24,11 @@ import tracemalloc
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import maxmargin
+from maxmargin import _sparse, _tunables
+from maxmargin.sparse import by_types
 
 LEAK_CALLS = int(os.environ.get("MAXMARGIN_LEAK_CALLS", "10000"))
 WARM_UP = 1000
@@ -73,7 +76,46 @@ def cases():
     dL = np.zeros((5, d))
     bad_indices = indices.copy()
     bad_indices[3] = -1
+    # Sparse X: the one-thread pass, the team's pipeline (its chunk scores
+    # in the scratch slot), a bad column index found mid-pass, and the
+    # estimator's compiled SGD epoch and dual pass.
+    X_sparse = sp.random(n, d, density=0.5, format="csr", random_state=1)
+    X_team = sp.random(600, 64, density=0.2, format="csr", random_state=2)
+    y_team = rng.integers(0, c, 600)
+    X_bad = X_team.copy()
+    X_bad.indices[-5] = 64
+    W_team = rng.standard_normal((64, c))
+    parts = (X_sparse.data, X_sparse.indices, X_sparse.indptr)
+    key = (np.dtype(np.float64), X_sparse.indices.dtype)
+    sgd_epoch = by_types(_sparse.csr_sgd_epoch_kernel)[key]
+    dual_pass = by_types(_sparse.csr_dual_epoch_kernel)[key]
+    order, y_rows = np.arange(n, dtype=np.intp), y.astype(np.intp)
+    W_fit, b_fit, alpha = np.zeros((d, c)), np.zeros(c), np.zeros((n, c))
+    active, bounds = np.ones((n, c), dtype=np.uint8), np.empty((2, c))
+    ones, diagonal = np.ones(n), np.ones(n) + 1.0
+
+    def team(call):
+        def run():
+            with _tunables.override(sparse_parallel_min_entries=0, sparse_chunk_entries=2000):
+                return call()
+        return run
+
+    def one_dual_pass():
+        active[...], bounds[0], bounds[1] = 1, np.inf, -np.inf
+        dual_pass(W_fit, b_fit, *parts, y_rows, ones, diagonal, alpha, active, order, 2, 1.0,
+                  True, bounds)
     return [
+        ("sparse svm_loss", lambda: maxmargin.svm_loss(W, X_sparse, y, b=b, dW_out=dW)),
+        ("sparse svm_loss team", team(lambda: maxmargin.svm_loss(
+            W_team, X_team, y_team, n_threads=2))),
+        ("sparse svm_loss raising", team(lambda: maxmargin.svm_loss(
+            W_team, X_bad, y_team, n_threads=2))),
+        ("sparse linear_forward", lambda: maxmargin.linear_forward(X_sparse, W, b)),
+        ("sparse matmul_backward", lambda: maxmargin.matmul_backward(
+            dY, X_sparse, W, need_dX="pattern")),
+        ("sparse SGD epoch", lambda: sgd_epoch(W_fit, b_fit, *parts, y_rows, ones, order, 4, 0,
+                                               1, 1.0, 0.01, 0.01, 0.999, True, 1e-9)),
+        ("sparse dual pass", one_dual_pass),
         ("multiclass_hinge", lambda: maxmargin.multiclass_hinge(scores, y)),
         ("multiclass_hinge out=", lambda: maxmargin.multiclass_hinge(scores, y, out=dscores)),
         ("multiclass_hinge raising", lambda: maxmargin.multiclass_hinge(scores, bad_y)),

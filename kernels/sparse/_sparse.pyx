@@ -467,6 +467,18 @@ cdef Py_ssize_t threaded_pass(
 
 # --- the linear layer's products ------------------------------------------------
 
+def csr_check_kernel(const index_t[::1] indices, const index_t[::1] indptr, Py_ssize_t D):
+    """The checks of a pass, alone: indptr's structure, then every column
+    index in [0, D) (StructureError, ColumnIndexError). For calls that write
+    a caller's buffer before their pass reads X."""
+    cdef Py_ssize_t n_rows = indptr.shape[0] - 1, n_entries = indices.shape[0], bad
+    check_indptr(&indptr[0], n_rows, n_entries)
+    with nogil:
+        bad = first_bad_column(&indices[0] if n_entries else NULL, 0, n_entries, D)
+    if bad >= 0:
+        raise ColumnIndexError(bad, row_of(&indptr[0], n_rows, bad))
+
+
 def csr_matmul_kernel(const floating[:, ::1] W, const floating[::1] data,
                       const index_t[::1] indices, const index_t[::1] indptr,
                       const floating[::1] b, floating[:, ::1] Y, int n_threads):

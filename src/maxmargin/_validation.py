@@ -123,6 +123,18 @@ def element_strided(a):
     return a.copy()
 
 
+def bias(b, func, like, like_name, n_columns):
+    """b of shape (n_columns,) (W's columns) and `like`'s dtype, C-contiguous;
+    None stays None."""
+    if b is None:
+        return None
+    b = float_array(b, func, "b", 1)
+    same_dtype(func, like_name, like, "b", b)
+    if b.shape[0] != n_columns:
+        fail(func, "b", f"of shape ({n_columns},) (W's columns)", f"shape {b.shape}")
+    return contiguous(b)
+
+
 def contiguous(a):
     """`a` itself when aligned and C-contiguous, else a C copy."""
     flags = a.flags

@@ -233,12 +233,7 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
                         ("W", "C", n_classes))
     W = check.blas_operand(W)
     X = check.blas_operand(X)
-    if b is not None:
-        b = check.float_array(b, func, "b", 1)
-        check.same_dtype(func, "W", W, "b", b)
-        if b.shape[0] != n_classes:
-            check.fail(func, "b", f"of shape ({n_classes},) (W's columns)", f"shape {b.shape}")
-        b = check.contiguous(b)
+    b = check.bias(b, func, W, "W", n_classes)
     y, delta, p, kind, reduction, sample_weight, class_weight = check.hinge_options(
         func, y, n_samples, n_classes, delta, p, kind, KINDS, reduction, _SUMMED,
         sample_weight, class_weight)

@@ -139,12 +139,7 @@ def linear_forward(X, W, b=None, *, activation=None, out=None, n_threads=None):
     X, W = _layer_operands(func, X, W)
     n_samples, n_out = X.shape[0], W.shape[1]
     dtype = X.dtype
-    if b is not None:
-        b = check.float_array(b, func, "b", 1)
-        check.same_dtype(func, "X", X, "b", b)
-        if b.shape[0] != n_out:
-            check.fail(func, "b", f"of shape ({n_out},) (W's columns)", f"shape {b.shape}")
-        b = check.contiguous(b)
+    b = check.bias(b, func, X, "X", n_out)
     activation = check.choice(activation, ACTIVATIONS, func, "activation")
     threads = _pass_threads(n_threads, func)
     if out is None:

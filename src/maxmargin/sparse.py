@@ -57,6 +57,8 @@ def by_types(fused_kernel):
 
 _SVM_LOSS = by_types(_sparse.csr_svm_loss_kernel)
 _MATMUL = by_types(_sparse.csr_matmul_kernel)
+_CHECK = {np.dtype(np.int32): _sparse.csr_check_kernel["int32_t"],
+          np.dtype(np.int64): _sparse.csr_check_kernel["int64_t"]}
 _TRANSPOSE_MATMUL = by_types(_sparse.csr_transpose_matmul_kernel)
 
 
@@ -150,12 +152,7 @@ def svm_loss(func, W, X, y, b, reg, delta, p, kind, sample_weight, class_weight,
     if n_classes == 0:
         check.fail(func, "W", "a (D, C) array with C >= 1 classes", f"shape {W.shape}")
     W = _rows_operand(W, func)
-    if b is not None:
-        b = check.float_array(b, func, "b", 1)
-        check.same_dtype(func, "W", W, "b", b)
-        if b.shape[0] != n_classes:
-            check.fail(func, "b", f"of shape ({n_classes},) (W's columns)", f"shape {b.shape}")
-        b = check.contiguous(b)
+    b = check.bias(b, func, W, "W", n_classes)
     y, delta, p, kind, reduction, sample_weight, class_weight = check.hinge_options(
         func, y, n_samples, n_classes, delta, p, kind, kinds, reduction, reductions,
         sample_weight, class_weight)
@@ -212,18 +209,15 @@ def linear_forward(func, X, W, b, activation, activation_code, out, n_threads):
     parts = csr_parts(X, func)
     W = _layer_weights(func, W, parts)
     n_samples, n_out = parts.shape[0], W.shape[1]
-    if b is not None:
-        b = check.float_array(b, func, "b", 1)
-        check.same_dtype(func, "W", W, "b", b)
-        if b.shape[0] != n_out:
-            check.fail(func, "b", f"of shape ({n_out},) (W's columns)", f"shape {b.shape}")
-        b = check.contiguous(b)
+    b = check.bias(b, func, W, "W", n_out)
     threads = check.n_threads(n_threads, func)
     dtype = W.dtype
     Y = (_memory.empty((n_samples, n_out), dtype) if out is None else
          check.output(out, (n_samples, n_out), dtype, func, "out",
                       (("X.data", parts.data), ("W", W), ("b", b))))
     try:
+        if out is not None:  # a bad index found mid-pass would leave out half written
+            _CHECK[parts.indices.dtype](parts.indices, parts.indptr, W.shape[0])
         _MATMUL[(dtype, parts.indices.dtype)](W, parts.data, parts.indices, parts.indptr, b,
                                               Y, threads)
     except (_sparse.ColumnIndexError, _sparse.StructureError) as bad:
@@ -281,11 +275,13 @@ def backward(func, dY, X, W, Y, activation, activation_code, has_bias, need_dX, 
         dZ = dY
     else:
         dZ = _memory.empty((n_samples, n_out), dtype)
-    if activation is not None or db is not None:
-        _layers.backward_elementwise_kernel(dY, Y, activation_code, dZ, db,
-                                            accumulate and db_out is not None, threads)
     types = (dtype, parts.indices.dtype)
     try:
+        if db_out is not None:  # written below before the scatter checks X
+            _CHECK[parts.indices.dtype](parts.indices, parts.indptr, W.shape[0])
+        if activation is not None or db is not None:
+            _layers.backward_elementwise_kernel(dY, Y, activation_code, dZ, db,
+                                                accumulate and db_out is not None, threads)
         _TRANSPOSE_MATMUL[types](parts.data, parts.indices, parts.indptr, dZ, dW,
                                  accumulate and dW_out is not None, threads)
         dX = None

@@ -124,3 +124,28 @@ def test_a_sparse_matrix_of_another_shape_kind():
     if vector is not None and vector.ndim == 1:
         with pytest.raises(ValueError, match="svm_loss: X must be a 2-D sparse matrix"):
             maxmargin.svm_loss(W, vector, y)
+
+
+@pytest.mark.parametrize("func", ["linear_forward out=", "linear_backward db_out=",
+                                  "linear_backward dW_out=", "matmul_backward dW_out="])
+def test_a_bad_index_leaves_every_out_buffer_as_it_was(func):
+    """The buffers a call writes before its pass reads X (linear_forward's
+    out row by row, linear_backward's db) and dW, which the scatter fills."""
+    X, W, _ = good()
+    _, cache = maxmargin.linear_forward(X, W, np.ones(C), activation="tanh")
+    bad = corrupted(indices=np.where(X.indices == 4, 5, X.indices))
+    cache = cache._replace(X=bad)
+    dY = np.ones((N, C))
+    out, dW, db = np.full((N, C), 7.0), np.full((D, C), 7.0), np.full(C, 7.0)
+    call = {
+        "linear_forward out=": lambda: maxmargin.linear_forward(bad, W, out=out),
+        "linear_backward db_out=": lambda: maxmargin.linear_backward(
+            dY, cache, need_dX=False, db_out=db),
+        "linear_backward dW_out=": lambda: maxmargin.linear_backward(
+            dY, cache, need_dX=False, dW_out=dW, db_out=db, accumulate=True),
+        "matmul_backward dW_out=": lambda: maxmargin.matmul_backward(
+            dY, bad, W, need_dX=False, dW_out=dW),
+    }[func]
+    with raises(ValueError, func.split()[0], "indices"):
+        call()
+    assert np.all(out == 7.0) and np.all(dW == 7.0) and np.all(db == 7.0)

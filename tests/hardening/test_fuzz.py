@@ -216,9 +216,12 @@ def multiclass_hinge_call(draw):
 
 
 @st.composite
-def svm_loss_call(draw):
-    n, d, c, dtype = draw(shapes())
-    args = dict(W=draw(float_input((d, c), dtype)), X=draw(float_input((n, d), dtype)),
+def svm_loss_call(draw, x_input=None, sizes=None):
+    """A valid svm_loss call; x_input (sparse_input) and sizes
+    (sparse_shapes) make it the sparse call."""
+    n, d, c, dtype = draw((sizes or shapes)())
+    args = dict(W=draw(float_input((d, c), dtype)),
+                X=draw((x_input or float_input)((n, d), dtype)),
                 y=draw(labels(n, c)), reg=draw(st.sampled_from([0.0, 1e-3, 2.5])),
                 **common_options(draw, n, c, dtype, ["mean", "sum"]))
     if draw(st.booleans()):
@@ -251,9 +254,10 @@ ACTIVATIONS = [None, "relu", "tanh", "sigmoid"]
 
 
 @st.composite
-def linear_forward_call(draw):
-    n, d_in, d_out, dtype = draw(shapes())
-    args = dict(X=draw(float_input((n, d_in), dtype)), W=draw(float_input((d_in, d_out), dtype)),
+def linear_forward_call(draw, x_input=None, sizes=None):
+    n, d_in, d_out, dtype = draw((sizes or shapes)())
+    args = dict(X=draw((x_input or float_input)((n, d_in), dtype)),
+                W=draw(float_input((d_in, d_out), dtype)),
                 activation=draw(st.sampled_from(ACTIVATIONS)),
                 n_threads=draw(st.sampled_from([None, 1, 2])))
     if draw(st.booleans()):
@@ -382,36 +386,6 @@ def corrupted_sparse(draw, X):
 def sparse_shapes():
     return st.tuples(st.integers(0, 6), st.integers(1, 6), st.integers(1, 5),
                      st.sampled_from([np.float32, np.float64]))
-
-
-@st.composite
-def sparse_svm_loss_call(draw):
-    n, d, c, dtype = draw(sparse_shapes())
-    args = dict(W=draw(float_input((d, c), dtype)), X=draw(sparse_input((n, d), dtype)),
-                y=draw(labels(n, c)), reg=draw(st.sampled_from([0.0, 1e-3, 2.5])),
-                **common_options(draw, n, c, dtype, ["mean", "sum"]))
-    if draw(st.booleans()):
-        args["b"] = draw(float_input((c,), dtype))
-        if draw(st.booleans()):
-            args["db_out"] = np.full(c, 0.25, dtype)
-    if draw(st.booleans()):
-        args["dW_out"] = np.full((d, c), 0.25, dtype)
-    args["accumulate"] = any(k.endswith("_out") for k in args) and draw(st.booleans())
-    return ["W", "X", "y"], args
-
-
-@st.composite
-def sparse_linear_forward_call(draw):
-    n, d_in, d_out, dtype = draw(sparse_shapes())
-    args = dict(X=draw(sparse_input((n, d_in), dtype)),
-                W=draw(float_input((d_in, d_out), dtype)),
-                activation=draw(st.sampled_from(ACTIVATIONS)),
-                n_threads=draw(st.sampled_from([None, 1, 2])))
-    if draw(st.booleans()):
-        args["b"] = draw(float_input((d_out,), dtype))
-    if draw(st.booleans()):
-        args["out"] = np.full((n, d_out), np.nan, dtype)
-    return ["X", "W"], args
 
 
 @st.composite
@@ -601,7 +575,8 @@ CALLS = {
     "ranking_hinge": ranking_hinge_call, "linear_forward": linear_forward_call,
     "linear_backward": linear_backward_call, "matmul_backward": matmul_backward_call,
     "embedding_backward": embedding_backward_call, "xavier_init": xavier_init_call,
-    "sparse_svm_loss": sparse_svm_loss_call, "sparse_linear_forward": sparse_linear_forward_call,
+    "sparse_svm_loss": lambda: svm_loss_call(sparse_input, sparse_shapes),
+    "sparse_linear_forward": lambda: linear_forward_call(sparse_input, sparse_shapes),
     "sparse_linear_backward": sparse_linear_backward_call,
     "sparse_matmul_backward": sparse_matmul_backward_call,
 }

@@ -246,13 +246,15 @@ def backward(func, dY, X, W, Y, activation, activation_code, has_bias, need_dX, 
     if dY.shape != (n_samples, n_out):
         check.fail(func, "dY", f"of shape {(n_samples, n_out)} (Y's: N from X, D_out from W)",
                    f"shape {dY.shape}")
-    if need_dX is True or (isinstance(need_dX, np.bool_) and need_dX):
-        check.fail(func, "need_dX", "False or 'pattern' when X is sparse (dX = dZ W^T is "
-                   "a dense N x D_in array; 'pattern' gives it at X's stored entries)", "True")
-    if need_dX is not False and not (isinstance(need_dX, np.bool_) or need_dX == "pattern"):
-        check.fail(func, "need_dX", "True, False or 'pattern'", check.describe(need_dX),
-                   TypeError)
-    pattern = isinstance(need_dX, str)
+    pattern = isinstance(need_dX, str) and need_dX == "pattern"
+    if not pattern:
+        if not (need_dX is True or need_dX is False or isinstance(need_dX, np.bool_)):
+            check.fail(func, "need_dX", "True, False or 'pattern'", check.describe(need_dX),
+                       TypeError)
+        if need_dX:
+            check.fail(func, "need_dX", "False or 'pattern' when X is sparse (dX = dZ W^T "
+                       "is a dense N x D_in array; 'pattern' gives it at X's stored "
+                       "entries)", "True")
     if dX_out is not None:
         check.fail(func, "dX_out", "None when X is sparse (dX comes back as a sparse "
                    "matrix of X's pattern)", check.describe(dX_out))

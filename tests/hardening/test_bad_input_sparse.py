@@ -113,6 +113,9 @@ def test_shapes_and_labels_are_checked():
         maxmargin.matmul_backward(np.ones((5, C)), X, W, need_dX=False)
     with raises(TypeError, "matmul_backward", "need_dX"):
         maxmargin.matmul_backward(np.ones((6, C)), X, W, need_dX="dense")
+    for not_a_flag in (np.array([], dtype=np.float16), np.array([True]), 1):
+        with raises(TypeError, "matmul_backward", "need_dX"):
+            maxmargin.matmul_backward(np.ones((6, C)), X, W, need_dX=not_a_flag)
     with raises(ValueError, "matmul_backward", "dX_out"):
         maxmargin.matmul_backward(np.ones((6, C)), X, W, need_dX=False,
                                   dX_out=np.empty((6, 5)))

@@ -66,6 +66,38 @@ def _step_scale(X):
     return 1.0 / (1.0 + float(np.mean(np.einsum("ij,ij->i", X, X, dtype=np.float64))))
 
 
+def one_vs_rest_loss(X, y_index, weights, W, b, *, delta, p, reg, reduction="mean",
+                     n_threads=None):
+    """C binary hinges on the signed scores t * s, s = X W + b (t = +1 at the
+    row's class, -1 elsewhere): ``ranking_hinge(t * s, 0)`` is
+    max(0, delta - t s)^p for every pair at once, and dL/ds = t dL/d(t s).
+
+    X (N, D), y_index (N,) intp, weights (N,) float64, W (D, C), b (C,) or
+    None. Returns (loss, dW) or (loss, dW, db) of the weighted sum over the
+    rows (reduction="sum") or that sum / N ("mean"), plus reg |W|^2.
+    """
+    n_rows, n_classes = X.shape[0], W.shape[1]
+    scores, _ = linear_forward(X, W, b, n_threads=n_threads)
+    signs = np.full((n_rows, n_classes), -1, dtype=X.dtype)
+    signs[np.arange(n_rows), y_index] = 1
+    signed = (scores * signs).ravel()
+    loss, d_signed, _ = ranking_hinge(
+        signed, np.zeros_like(signed), delta=delta, p=p,
+        sample_weight=np.repeat(weights, n_classes), reduction="sum", n_threads=n_threads)
+    d_scores = d_signed.reshape(n_rows, n_classes)
+    d_scores *= signs
+    if reduction == "mean":
+        d_scores /= max(n_rows, 1)
+        loss = loss / max(n_rows, 1)
+    _, dW = matmul_backward(d_scores, X, W, need_dX=False)
+    if reg:
+        loss += reg * float(np.sum(np.square(W, dtype=np.float64)))
+        dW += (2 * reg) * W
+    if b is None:
+        return loss, dW
+    return loss, dW, d_scores.sum(axis=0, dtype=np.float64).astype(W.dtype)
+
+
 class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
     """Linear multiclass SVM: predict argmax_c (x W + b)_c.
 
@@ -268,36 +300,12 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
         """(loss, dW) or (loss, dW, db) of the weighted mean loss over the
         rows plus reg |W|^2 (`weights` average 1)."""
         if self.kind == "one_vs_rest":
-            return self._one_vs_rest_loss_and_grads(X, y_index, weights, W, b)
+            return one_vs_rest_loss(X, y_index, weights, W, b if self.fit_intercept else None,
+                                    delta=self.delta, p=self.p, reg=self.reg,
+                                    n_threads=self.n_threads)
         return svm_loss(W, X, y_index, b=b if self.fit_intercept else None, reg=self.reg,
                         delta=self.delta, p=self.p, kind=self.kind, sample_weight=weights,
                         n_threads=self.n_threads)
-
-    def _one_vs_rest_loss_and_grads(self, X, y_index, weights, W, b):
-        """C binary hinges on the signed scores t * s (t = +1 at the row's
-        class, -1 elsewhere): ``ranking_hinge(t * s, 0)`` is
-        max(0, delta - t s)^p for every pair at once, and dL/ds = t dL/d(t s)."""
-        n_rows, n_classes = X.shape[0], W.shape[1]
-        scores, _ = linear_forward(X, W, b if self.fit_intercept else None,
-                                   n_threads=self.n_threads)
-        signs = np.full((n_rows, n_classes), -1, dtype=X.dtype)
-        signs[np.arange(n_rows), y_index] = 1
-        signed = (scores * signs).ravel()
-        loss, d_signed, _ = ranking_hinge(
-            signed, np.zeros_like(signed), delta=self.delta, p=self.p,
-            sample_weight=np.repeat(weights, n_classes), reduction="sum",
-            n_threads=self.n_threads)
-        d_scores = d_signed.reshape(n_rows, n_classes)
-        d_scores *= signs
-        d_scores /= max(n_rows, 1)
-        _, dW = matmul_backward(d_scores, X, W, need_dX=False)
-        loss = loss / max(n_rows, 1)
-        if self.reg:
-            loss += self.reg * float(np.sum(np.square(W, dtype=np.float64)))
-            dW += (2 * self.reg) * W
-        if not self.fit_intercept:
-            return loss, dW
-        return loss, dW, d_scores.sum(axis=0, dtype=np.float64).astype(W.dtype)
 
     # --- training -------------------------------------------------------
 
@@ -358,8 +366,11 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
         self._epochs_done += 1
         return total / n + self.reg * float(np.sum(np.square(self._W, dtype=np.float64)))
 
+    def _feature_scale(self, X):
+        return _step_scale(X)
+
     def _fit_sgd(self, X, y_index, weights, epochs, rng):
-        scale = _step_scale(X)
+        scale = self._feature_scale(X)
         best, stale = np.inf, 0
         started = time.perf_counter()
         self._progress_shown = False

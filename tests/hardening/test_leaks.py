@@ -16,6 +16,9 @@ The suite runs LEAK_CALLS = 10^4 calls a case; the full check is
     MAXMARGIN_LEAK_CALLS=100000 python -m pytest tests/hardening/test_leaks.py -q
 
 (10^5 calls of each of the 31 cases: about three minutes here).
+tracemalloc sees every thread of the process, so these run before
+tests/scale_out (pytest takes the folders in name order): the threads a
+finished Dask cluster leaves behind still allocate.
 """
 
 import gc

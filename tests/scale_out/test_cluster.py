@@ -14,7 +14,7 @@ import dask.array as da
 import numpy as np
 import pytest
 
-from conftest import TIMEOUT, distributed
+from clusters import TIMEOUT, distributed, local_cluster
 from maxmargin.dask import LinearSVMClassifier
 from maxmargin.sklearn import LinearSVMClassifier as OneMachine
 
@@ -108,9 +108,7 @@ def test_data_larger_than_a_workers_memory_limit():
     X, y = planted(n_chunks, rows)
     assert X.nbytes == 512_000_000
     limit = 400 * 2 ** 20
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                                  memory_limit=limit, silence_logs=40) as cluster, \
+    with local_cluster(memory_limit=limit) as cluster, \
             distributed.Client(cluster, timeout=TIMEOUT) as client:
         client.wait_for_workers(2, timeout=TIMEOUT)
         before = client.run(os.getpid)
@@ -132,9 +130,7 @@ def test_a_worker_killed_mid_fit_changes_nothing():
     no fault touched, bit for bit."""
     X, y = planted(8, 3000)
     params = dict(solver="lbfgs", p=2, max_iter=40, tol=None, random_state=0)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                                  memory_limit="1GiB", silence_logs=50) as cluster, \
+    with local_cluster(memory_limit="1GiB", silence_logs=50) as cluster, \
             distributed.Client(cluster, timeout=TIMEOUT) as client:
         client.wait_for_workers(2, timeout=TIMEOUT)
         calm = LinearSVMClassifier(**params).fit(X, y)

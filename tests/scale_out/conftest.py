@@ -19,8 +19,9 @@ def client():
 
 @pytest.fixture(autouse=True)
 def bounded_in_time():
-    """A cluster test that hangs ends the run with every thread's stack
-    printed, rather than holding CI until its own limit."""
+    """A cluster test that hangs ends the run after five minutes (printing
+    every thread's stack where stderr is not captured: pytest -s), rather
+    than holding CI until its own limit."""
     faulthandler.dump_traceback_later(5 * TIMEOUT, exit=True)
     yield
     faulthandler.cancel_dump_traceback_later()

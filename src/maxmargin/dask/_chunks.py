@@ -1,11 +1,11 @@
 """Row chunks and their fixed-order reduction.
 
 A distributed call is a map over X's row chunks and a reduction of their
-results. The reduction is a balanced pairwise tree over the chunk index
-(chunk 2k with chunk 2k + 1, then those sums pairwise, and so on), built
-into the graph before it runs: whichever worker computes which task and in
-whatever order, every floating-point addition has the same two operands, so
-the result has the same bits.
+results. The reduction is a tree over the chunk index (chunks 0-7 added left
+to right in one task, 8-15 in another, ..., then those sums the same way),
+built into the graph before it runs: whichever worker computes which task
+and in whatever order, every floating-point addition has the same two
+operands, so the result has the same bits.
 """
 
 import re
@@ -13,6 +13,11 @@ import re
 import dask
 import dask.array as da
 import numpy as np
+
+# Results added by one task of the tree: fewer tasks than a pairwise tree
+# (each costs the scheduler about a millisecond, bench/results/2026-12-06.md),
+# and a chunk result is small (D x C).
+FAN_IN = 8
 
 # Messages of maxmargin's checks that name a row: "y[12] = 7",
 # "sample_weight[3] = -1".
@@ -71,19 +76,22 @@ def blocks(array):
     return list(array.to_delayed().ravel())
 
 
-def add(left, right):
-    """The sum of two chunk results: tuples of numbers, arrays or None."""
-    return tuple(None if a is None else a + b for a, b in zip(left, right))
+def add(*parts):
+    """The sum of chunk results, left to right: tuples of numbers, arrays or None."""
+    total = parts[0]
+    for part in parts[1:]:
+        total = tuple(None if a is None else a + b for a, b in zip(total, part))
+    return total
 
 
-def tree_sum(parts):
-    """The pairwise sum of a list of Delayed results, in chunk-index order."""
+def tree_sum(parts, fan_in=FAN_IN):
+    """The sum of a list of Delayed results in a fixed tree over their index:
+    runs of `fan_in` consecutive results, each added left to right in one
+    task, then those sums the same way, up to the root."""
     add_task = dask.delayed(add, pure=True)
     while len(parts) > 1:
-        paired = [add_task(parts[i], parts[i + 1]) for i in range(0, len(parts) - 1, 2)]
-        if len(parts) % 2:
-            paired.append(parts[-1])
-        parts = paired
+        parts = [add_task(*parts[i:i + fan_in]) if i + 1 < len(parts) else parts[i]
+                 for i in range(0, len(parts), fan_in)]
     return parts[0]
 
 

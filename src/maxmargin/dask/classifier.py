@@ -12,9 +12,9 @@ over the rows run:
   workers: the single-machine fit's iterations on the same objective;
 * solver="sgd" (p = 1 or 2): iterative parameter mixing: each epoch sends
   W and b to every chunk, runs the single-machine SGD epoch over that
-  chunk's rows from them, and takes the row-weighted average of the
-  chunks' W and b (added in the fixed tree of `_chunks`, so the same
-  epochs give the same bits whatever the cluster does).
+  chunk's rows from them, and averages the chunks' W and b (added in the
+  fixed tree of `_chunks`, so the same epochs give the same bits whatever
+  the cluster does).
 """
 
 import time
@@ -22,12 +22,17 @@ import time
 import dask
 import dask.array as da
 import numpy as np
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .. import sklearn as single
 from . import _chunks
 from .loss import distributed_loss
+
+# In the SGD epoch's average, each row j of W is weighted by the rows of a
+# chunk that hold feature j, plus this fraction of all its rows: a rare
+# sparse feature is not diluted by the chunks that never saw it (they only
+# shrank its row), and a feature no chunk holds gets the rows' average.
+AVERAGE_FLOOR = 1e-6
 
 
 class LinearSVMClassifier(single.LinearSVMClassifier):
@@ -38,15 +43,17 @@ class LinearSVMClassifier(single.LinearSVMClassifier):
     single-machine class does. With dask input:
 
     * solver="lbfgs" (p = 2): the single-machine L-BFGS with each loss and
-      gradient a distributed `maxmargin.dask.svm_loss`; the coefficients
-      agree with the single-machine fit on the gathered data to the
-      optimiser's tolerance (the tests: 1e-4 relative to max |coef_|).
+      gradient a distributed `maxmargin.dask.svm_loss`. In float64 the fit
+      takes the single-machine fit's iterations and agrees with its
+      coefficients to ~1e-11 of max |coef_|; in float32 to ~1e-3 (the
+      intercept ~1e-2), at the same loss.
     * solver="sgd": every epoch, each chunk runs one single-machine SGD
       epoch over its own rows from the current W and b (momentum restarted
-      at zero), and W, b become the average of the chunks' results,
-      weighted by their rows. More, smaller chunks give a noisier average;
-      chunks of at least a few thousand rows reach the single-machine
-      held-out accuracy (docs/scale-out.md has the measurement).
+      at zero), and W, b become the average of the chunks' results: b
+      weighted by the chunks' rows, each row j of W by the chunk rows that
+      hold feature j (AVERAGE_FLOOR). On dense features this reaches the
+      single-machine held-out accuracy; on sparse text it falls short by
+      about a point at 2-4 chunks (docs/scale-out.md has the measurements).
     * solver="dual" runs on one machine only (its dual variables are
       updated row after row across all of X).
 
@@ -101,7 +108,9 @@ class LinearSVMClassifier(single.LinearSVMClassifier):
             X, y, sample_weight = dask.persist(X, y, sample_weight)
         scan = _scan(X, y, sample_weight, name)
         classes = scan["classes"]
-        check_classification_targets(classes)
+        if classes.dtype.kind == "f" and not np.array_equal(classes, np.round(classes)):
+            raise ValueError(f"Unknown label type: continuous. {name} fits classes; y holds "
+                             f"non-integer numbers such as {classes[classes != np.round(classes)][0]}")
         if len(classes) < 2:
             raise ValueError(f"{name}: y must hold at least 2 classes; got {classes}")
         keep = (self.warm_start and hasattr(self, "_W") and
@@ -183,9 +192,9 @@ class LinearSVMClassifier(single.LinearSVMClassifier):
                        self._epochs_done, scale)
                  for k, (x, labels, row_weights) in enumerate(zip(
                      _chunks.blocks(X), _chunks.blocks(y_index), _chunks.blocks(weights)))]
-        (loss_sum, W_sum, b_sum), = dask.compute(_chunks.tree_sum(parts))
+        (loss_sum, W_sum, b_sum, counts), = dask.compute(_chunks.tree_sum(parts))
         n_samples = max(X.shape[0], 1)
-        self._W[...] = W_sum / n_samples
+        self._W[...] = W_sum / counts[:, None]
         self._b[...] = b_sum / n_samples
         self._epochs_done += 1
         return loss_sum / n_samples
@@ -321,18 +330,34 @@ def _row_weights(y_index, sample_weight=None, *, per_class, factor):
     return weights * factor
 
 
+def _feature_counts(X):
+    """How many rows of the chunk each feature's row of W is averaged with:
+    the rows holding the feature (for a dense chunk, every row), plus
+    AVERAGE_FLOOR of the chunk's rows."""
+    n = X.shape[0]
+    if hasattr(X, "tocsr"):
+        X = X.tocsr()
+        counts = np.bincount(X.indices, minlength=X.shape[1]).astype(np.float64)
+    else:
+        counts = np.full(X.shape[1], float(n))
+    return counts + AVERAGE_FLOOR * n
+
+
 def _local_epoch(params, W, b, X, y_index, weights, seed, epochs_done, scale):
     """One single-machine SGD epoch over one chunk from (W, b); returns its
-    rows' share of the average: (n * loss, n * W, n * b) in float64."""
+    share of the average: (n * loss, counts * W, n * b, counts), float64,
+    counts (D,) the chunk's weight for each row of W (`_feature_counts`)."""
     model = single.LinearSVMClassifier(**params)
     model._W, model._b = W.copy(), b.copy()
     model._velocity_W, model._velocity_b = np.zeros_like(W), np.zeros_like(b)
     model._epochs_done = epochs_done
     n = X.shape[0]
+    counts = _feature_counts(X)
     if n == 0:
-        return 0.0, np.zeros(W.shape), np.zeros(b.shape)
+        return 0.0, np.zeros(W.shape), np.zeros(b.shape), counts
     loss = model._sgd_epoch(X, y_index, weights, np.random.default_rng(seed), scale)
-    return loss * n, model._W.astype(np.float64) * n, model._b.astype(np.float64) * n
+    return (loss * n, model._W.astype(np.float64) * counts[:, None],
+            model._b.astype(np.float64) * n, counts)
 
 
 def _block_scores(X, W, b, two_classes):

@@ -88,7 +88,7 @@ def tree_sum(parts, fan_in=FAN_IN):
     """The sum of a list of Delayed results in a fixed tree over their index:
     runs of `fan_in` consecutive results, each added left to right in one
     task, then those sums the same way, up to the root."""
-    add_task = dask.delayed(add, pure=True)
+    add_task = dask.delayed(add, pure=False)
     while len(parts) > 1:
         parts = [add_task(*parts[i:i + fan_in]) if i + 1 < len(parts) else parts[i]
                  for i in range(0, len(parts), fan_in)]

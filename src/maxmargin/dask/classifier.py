@@ -185,9 +185,9 @@ class LinearSVMClassifier(single.LinearSVMClassifier):
             key: value for key, value in self.get_params().items() if key != "persist"
         }).get_params()
         seed = int(rng.integers(2 ** 63))
-        W_node = dask.delayed(self._W, pure=True)
-        b_node = dask.delayed(self._b, pure=True)
-        epoch = dask.delayed(_local_epoch, pure=True)
+        W_node = dask.delayed(self._W, pure=False)
+        b_node = dask.delayed(self._b, pure=False)
+        epoch = dask.delayed(_local_epoch, pure=False)
         parts = [epoch(params, W_node, b_node, x, labels, row_weights, (seed, k),
                        self._epochs_done, scale)
                  for k, (x, labels, row_weights) in enumerate(zip(
@@ -266,7 +266,7 @@ def _scan(X, y, sample_weight, name):
     or the weights raises, naming its global row."""
     weight_blocks = (_chunks.blocks(sample_weight) if sample_weight is not None
                      else [None] * X.numblocks[0])
-    summary = dask.delayed(_chunk_summary, pure=True)
+    summary = dask.delayed(_chunk_summary, pure=False)
     parts = [summary(x, labels, w, int(offset), name)
              for x, labels, w, offset in zip(_chunks.blocks(X), _chunks.blocks(y),
                                              weight_blocks, _chunks.row_offsets(X))]

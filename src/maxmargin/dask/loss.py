@@ -47,11 +47,13 @@ def distributed_loss(W, X, y, b, reg, delta, p, kind, sample_weight, class_weigh
     dask arrays chunked like X's rows. Returns (loss, dW[, db])."""
     n_samples = X.shape[0]
     # W and b enter the graph once, as literals that every chunk task names.
-    W_node = dask.delayed(W, pure=True)
-    b_node = None if b is None else dask.delayed(b, pure=True)
+    # Keys are new at every call (pure=False): two calls with the same W never
+    # share tasks, which a cluster could be releasing as the second asks.
+    W_node = dask.delayed(W, pure=False)
+    b_node = None if b is None else dask.delayed(b, pure=False)
     weight_blocks = (_chunks.blocks(sample_weight) if sample_weight is not None
                      else [None] * X.numblocks[0])
-    term = dask.delayed(chunk_terms, pure=True)
+    term = dask.delayed(chunk_terms, pure=False)
     parts = [term(W_node, b_node, x, labels, weights, int(offset), kind, delta, p,
                   class_weight, n_threads)
              for x, labels, weights, offset in zip(_chunks.blocks(X), _chunks.blocks(y),

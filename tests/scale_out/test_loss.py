@@ -164,7 +164,9 @@ def test_w_is_one_input_of_the_graph(monkeypatch):
     real_compute = dask.compute
 
     def spy(*collections, **kwargs):
-        graph = dict(collections[0].__dask_graph__())
+        graph = {}
+        for collection in collections:
+            graph.update(dict(collection.__dask_graph__()))
         seen.append(sum(1 for value in graph.values()
                         if _holds(value, lambda v: isinstance(v, np.ndarray) and v is W)))
         return real_compute(*collections, **kwargs)

@@ -2,8 +2,8 @@
 
 A distributed call is a map over X's row chunks and a reduction of their
 results. The reduction is a tree over the chunk index (chunks 0-7 added left
-to right in one task, 8-15 in another, ..., then those sums the same way),
-built into the graph before it runs: whichever worker computes which task
+to right in one task, 8-15 in another, ..., then those sums the same way,
+the root's run on the client), built into the graph before it runs: whichever worker computes which task
 and in whatever order, every floating-point addition has the same two
 operands, so the result has the same bits.
 """
@@ -85,14 +85,16 @@ def add(*parts):
 
 
 def tree_sum(parts, fan_in=FAN_IN):
-    """The sum of a list of Delayed results in a fixed tree over their index:
-    runs of `fan_in` consecutive results, each added left to right in one
-    task, then those sums the same way, up to the root."""
+    """Compute a list of Delayed results and their sum, in a fixed tree over
+    their index: runs of `fan_in` consecutive results, each added left to
+    right in one task, then those sums the same way; the last run (at most
+    `fan_in` results) is added on the client, which saves the round its
+    last hop."""
     add_task = dask.delayed(add, pure=False)
-    while len(parts) > 1:
+    while len(parts) > fan_in:
         parts = [add_task(*parts[i:i + fan_in]) if i + 1 < len(parts) else parts[i]
                  for i in range(0, len(parts), fan_in)]
-    return parts[0]
+    return add(*dask.compute(*parts))
 
 
 def name_global_rows(error, offset):

@@ -192,7 +192,7 @@ class LinearSVMClassifier(single.LinearSVMClassifier):
                        self._epochs_done, scale)
                  for k, (x, labels, row_weights) in enumerate(zip(
                      _chunks.blocks(X), _chunks.blocks(y_index), _chunks.blocks(weights)))]
-        (loss_sum, W_sum, b_sum, counts), = dask.compute(_chunks.tree_sum(parts))
+        loss_sum, W_sum, b_sum, counts = _chunks.tree_sum(parts)
         n_samples = max(X.shape[0], 1)
         self._W[...] = W_sum / counts[:, None]
         self._b[...] = b_sum / n_samples

@@ -61,7 +61,7 @@ def distributed_loss(W, X, y, b, reg, delta, p, kind, sample_weight, class_weigh
     if not parts:  # N = 0
         loss, dW, db = 0.0, np.zeros_like(W), None if b is None else np.zeros_like(b)
     else:
-        (loss, dW, db), = dask.compute(_chunks.tree_sum(parts))
+        loss, dW, db = _chunks.tree_sum(parts)
     if reduction == "mean" and n_samples > 1:
         loss = loss / n_samples
         dW = (dW.astype(np.float64) / n_samples).astype(W.dtype)

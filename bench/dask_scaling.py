@@ -13,8 +13,9 @@ running. Sections:
 
 * overhead: `maxmargin.dask.svm_loss` on tiny data (2 chunks of 64 x 16,
   C = 4) on 2 workers, against a graph of the same shape whose tasks do
-  nothing (the scheduler's own round trip: the floor) and against
-  `maxmargin.svm_loss` in this process. Medians of 300 calls, interleaved.
+  nothing (the floor), one task submitted and waited for (dask's own round
+  trip), and `maxmargin.svm_loss` in this process. Medians of 300 calls,
+  interleaved.
 * scaling: (163840, 3073, 10) float32, 2.0 GB, made on the workers and
   persisted in 20 chunks (100 MB) or 4 (500 MB); `svm_loss` with a bias,
   medians of 7 calls each on 1 worker and on 2 workers, and
@@ -33,6 +34,7 @@ Prints markdown tables.
 """
 
 import argparse
+import operator
 import os
 import platform
 import statistics
@@ -91,7 +93,9 @@ def overhead():
                      for x, labels in zip(_chunks.blocks(Xd), _chunks.blocks(yd))]
             _chunks.tree_sum(parts)
 
-        calls = {"floor": floor,
+        calls = {"one dask task (submit, result)":
+                 lambda: client.submit(operator.add, 1, 2, pure=False).result(),
+                 "floor": floor,
                  "maxmargin.dask": lambda: mmd.svm_loss(W, Xd, yd, b=b),
                  "maxmargin (this process)": lambda: maxmargin.svm_loss(W, X, y, b=b)}
         for func in calls.values():

@@ -15,8 +15,8 @@ import dask.array as da
 import numpy as np
 
 # Results added by one task of the tree: fewer tasks than a pairwise tree
-# (each costs the scheduler about a millisecond, bench/results/2026-12-06.md),
-# and a chunk result is small (D x C).
+# (each costs the scheduler about a millisecond), and a chunk result is
+# small (D x C). bench/results/2026-12-06.md, "Throughput".
 FAN_IN = 8
 
 # Messages of maxmargin's checks that name a row: "y[12] = 7",

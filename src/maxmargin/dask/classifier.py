@@ -31,7 +31,8 @@ from .loss import distributed_loss
 # In the SGD epoch's average, each row j of W is weighted by the rows of a
 # chunk that hold feature j, plus this fraction of all its rows: a rare
 # sparse feature is not diluted by the chunks that never saw it (they only
-# shrank its row), and a feature no chunk holds gets the rows' average.
+# shrank its row), and a feature no chunk holds gets the rows' average
+# (bench/results/2026-12-06.md, "SGD").
 AVERAGE_FLOOR = 1e-6
 
 

@@ -87,14 +87,15 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
         dW   = X^T G + 2 reg W,    db = sum_i G_i,    G = d loss / dS
 
     Every row chunk of X runs `maxmargin.svm_loss(reduction="sum")` on the
-    worker that holds it; the chunks' (loss, dW, db) are added in a fixed
-    pairwise tree by chunk index and divided by N for "mean". The result
+    worker that holds it; the chunks' (loss, dW, db) are added in a tree
+    fixed by the chunk index (runs of 8, left to right) and divided by N
+    for "mean". The result
     has the same bits for any number of workers, any task order and any
     scheduler (the active `distributed.Client`, or dask's threads, processes
     or synchronous scheduler), for a given chunking of X. It equals
     `maxmargin.svm_loss` on the gathered arrays to a few ulps of each
     partial sum: the sums are grouped differently (float32: within 1e-5
-    relative to max |dW|; the tests hold both dtypes to that).
+    relative to max |dW|, float64 1e-12; the tests hold both to that).
 
     Parameters
     ----------

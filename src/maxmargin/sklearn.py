@@ -243,14 +243,22 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
         sum w_i L_i / sum w_i: a weight of 2 is a repeated row, a weight of 0
         a removed one, and the step size does not depend on the weights' scale."""
         weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if self.class_weight is None:
+            return self._normalised(weights)
+        counts = np.bincount(y_index, minlength=len(self.classes_)).astype(np.float64)
+        return self._normalised(weights * self._class_factors(counts, len(y_index))[y_index])
+
+    def _class_factors(self, counts, n_samples):
+        """Each class's weight (C,) from class_weight, given the classes'
+        counts (C,) among n_samples rows: 1 for None; for "balanced"
+        N / (C count) (1 for a class with no rows); a dict's by label."""
+        n_classes = len(self.classes_)
         cw = self.class_weight
         if cw is None:
-            return self._normalised(weights)
-        n_classes = len(self.classes_)
+            return np.ones(n_classes)
         if isinstance(cw, str) and cw == "balanced":
-            counts = np.bincount(y_index, minlength=n_classes).astype(np.float64)
-            per_class = np.where(counts > 0, len(y_index) / (n_classes * np.maximum(counts, 1)), 1.0)
-        elif isinstance(cw, dict):
+            return np.where(counts > 0, n_samples / (n_classes * np.maximum(counts, 1)), 1.0)
+        if isinstance(cw, dict):
             per_class = np.ones(n_classes)
             for label, weight in cw.items():
                 where = np.flatnonzero(self.classes_ == label)
@@ -258,10 +266,9 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
                     raise ValueError(f"{type(self).__name__}: class_weight names the label "
                                      f"{label!r}, which is not among the classes {self.classes_}")
                 per_class[where[0]] = weight
-        else:
-            raise ValueError(f"{type(self).__name__}: class_weight must be None, 'balanced' or "
-                             f"a dict; got {cw!r}")
-        return self._normalised(weights * per_class[y_index])
+            return per_class
+        raise ValueError(f"{type(self).__name__}: class_weight must be None, 'balanced' or "
+                         f"a dict; got {cw!r}")
 
     def _normalised(self, weights):
         total = float(np.sum(weights))
@@ -280,6 +287,20 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
         return index
 
     # --- state ----------------------------------------------------------
+
+    def _start(self, classes, n_features, dtype):
+        """classes_, and the state a fit starts from: the previous fit's with
+        warm_start when its classes, D and dtype are these, else fresh."""
+        keep = (self.warm_start and hasattr(self, "_W") and
+                np.array_equal(getattr(self, "classes_", None), classes) and
+                self._W.shape[0] == n_features and self._W.dtype == dtype)
+        self.classes_ = classes
+        if not keep:
+            self._init_state(n_features, dtype)
+        else:
+            self._epochs_done = 0
+            self._rng = np.random.default_rng(self.random_state)
+            self.loss_curve_ = []
 
     def _init_state(self, n_features, dtype):
         n_classes = len(self.classes_)
@@ -519,17 +540,7 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
         self._check_params()
         X, y = self._validate(X, y, reset=True)
         check_classification_targets(y)
-        classes = np.unique(y)
-        keep = (self.warm_start and hasattr(self, "_W") and
-                np.array_equal(getattr(self, "classes_", None), classes) and
-                self._W.shape[0] == X.shape[1] and self._W.dtype == X.dtype)
-        self.classes_ = classes
-        if not keep:
-            self._init_state(X.shape[1], X.dtype)
-        else:
-            self._epochs_done = 0
-            self._rng = np.random.default_rng(self.random_state)
-            self.loss_curve_ = []
+        self._start(np.unique(y), X.shape[1], X.dtype)
         y_index = self._labels_to_index(y)
         weights = self._sample_weights(y_index, X.shape[0], sample_weight, X)
         if self.solver == "lbfgs":

@@ -172,6 +172,8 @@ def test_refusals():
         LinearSVMClassifier().partial_fit(Xd, yd, classes=np.unique(y))
     with pytest.raises(TypeError, match="X must be a dask array"):
         LinearSVMClassifier().fit(X, yd)
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        LinearSVMClassifier().fit(Xd, da.from_array(y + 0.5, chunks=250))
     with pytest.raises(ValueError, match="at least 2 classes"):
         LinearSVMClassifier().fit(Xd, da.zeros(1000, chunks=250, dtype=int))
     clf = LinearSVMClassifier(max_iter=2).fit(Xd, yd)

@@ -109,22 +109,14 @@ class LinearSVMClassifier(single.LinearSVMClassifier):
             X, y, sample_weight = dask.persist(X, y, sample_weight)
         scan = _scan(X, y, sample_weight, name)
         classes = scan["classes"]
-        if classes.dtype.kind == "f" and not np.array_equal(classes, np.round(classes)):
+        fractional = classes[classes != np.round(classes)] if classes.dtype.kind == "f" else []
+        if len(fractional):
             raise ValueError(f"Unknown label type: continuous. {name} fits classes; y holds "
-                             f"non-integer numbers such as {classes[classes != np.round(classes)][0]}")
+                             f"non-integer numbers such as {fractional[0]}")
         if len(classes) < 2:
             raise ValueError(f"{name}: y must hold at least 2 classes; got {classes}")
-        keep = (self.warm_start and hasattr(self, "_W") and
-                np.array_equal(getattr(self, "classes_", None), classes) and
-                self._W.shape[0] == X.shape[1] and self._W.dtype == X.dtype)
-        self.classes_ = classes
+        self._start(classes, X.shape[1], X.dtype)
         self.n_features_in_ = X.shape[1]
-        if not keep:
-            self._init_state(X.shape[1], X.dtype)
-        else:
-            self._epochs_done = 0
-            self._rng = np.random.default_rng(self.random_state)
-            self.loss_curve_ = []
         per_class = self._class_factors(scan["counts"], X.shape[0])
         total = float(np.dot(per_class, scan["weight_sums"]))
         if not total > 0:
@@ -144,27 +136,6 @@ class LinearSVMClassifier(single.LinearSVMClassifier):
             self._fit_sgd(X, y_index, weights, self.max_iter, self._rng)
         self._publish()
         return self
-
-    def _class_factors(self, counts, n_samples):
-        """Each class's weight, as the single-machine `_sample_weights` gives it."""
-        n_classes = len(self.classes_)
-        cw = self.class_weight
-        if cw is None:
-            return np.ones(n_classes)
-        if isinstance(cw, str) and cw == "balanced":
-            return np.where(counts > 0, n_samples / (n_classes * np.maximum(counts, 1)), 1.0)
-        if isinstance(cw, dict):
-            per_class = np.ones(n_classes)
-            for label, weight in cw.items():
-                where = np.flatnonzero(self.classes_ == label)
-                if where.size == 0:
-                    raise ValueError(f"{type(self).__name__}: class_weight names the label "
-                                     f"{label!r}, which is not among the classes "
-                                     f"{self.classes_}")
-                per_class[where[0]] = weight
-            return per_class
-        raise ValueError(f"{type(self).__name__}: class_weight must be None, 'balanced' or "
-                         f"a dict; got {cw!r}")
 
     def _loss_and_grads(self, X, y_index, weights, W, b):
         if not isinstance(X, da.Array):

@@ -123,6 +123,16 @@ def element_strided(a):
     return a.copy()
 
 
+def class_count(W, func, n_features):
+    """C of the weights W (D, C), checked: D = n_features (X's columns), C >= 1."""
+    if W.shape[0] != n_features:
+        fail(func, "W", f"of shape (D, C) with D = {n_features} (X's columns)",
+             f"shape {W.shape}")
+    if W.shape[1] == 0:
+        fail(func, "W", "a (D, C) array with C >= 1 classes", f"shape {W.shape}")
+    return W.shape[1]
+
+
 def bias(b, func, like, like_name, n_columns):
     """b of shape (n_columns,) (W's columns) and `like`'s dtype, C-contiguous;
     None stays None."""

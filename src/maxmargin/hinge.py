@@ -221,12 +221,7 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
     X = check.float_array(X, func, "X", 2)
     check.same_dtype(func, "W", W, "X", X)
     n_samples, n_features = X.shape
-    if W.shape[0] != n_features:
-        check.fail(func, "W", f"of shape (D, C) with D = {n_features} (X's columns)",
-                   f"shape {W.shape}")
-    n_classes = W.shape[1]
-    if n_classes == 0:
-        check.fail(func, "W", "a (D, C) array with C >= 1 classes", f"shape {W.shape}")
+    n_classes = check.class_count(W, func, n_features)
     # Before any copy: a too-large array must be refused, not copied.
     if max(n_samples, n_features, n_classes) > check.BLAS_INT_MAX:
         check.blas_dims(func, ("X", "N", n_samples), ("X", "D", n_features),

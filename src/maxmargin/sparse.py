@@ -145,12 +145,7 @@ def svm_loss(func, W, X, y, b, reg, delta, p, kind, sample_weight, class_weight,
     if parts.data.dtype != W.dtype:
         check.fail(func, "X", f"{W.dtype} values like W (mixed float dtypes are not cast)",
                    f"{parts.data.dtype}", TypeError)
-    if W.shape[0] != n_features:
-        check.fail(func, "W", f"of shape (D, C) with D = {n_features} (X's columns)",
-                   f"shape {W.shape}")
-    n_classes = W.shape[1]
-    if n_classes == 0:
-        check.fail(func, "W", "a (D, C) array with C >= 1 classes", f"shape {W.shape}")
+    n_classes = check.class_count(W, func, n_features)
     W = _rows_operand(W, func)
     b = check.bias(b, func, W, "W", n_classes)
     y, delta, p, kind, reduction, sample_weight, class_weight = check.hinge_options(

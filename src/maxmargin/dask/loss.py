@@ -129,12 +129,7 @@ def svm_loss(W, X, y, *, b=None, reg=0.0, delta=1.0, p=1, kind="weston_watkins",
         check.fail(func, "X", f"{W.dtype} like W (mixed float dtypes are not cast)",
                    f"{X.dtype}", TypeError)
     n_samples, n_features = X.shape
-    if W.shape[0] != n_features:
-        check.fail(func, "W", f"of shape (D, C) with D = {n_features} (X's columns)",
-                   f"shape {W.shape}")
-    n_classes = W.shape[1]
-    if n_classes == 0:
-        check.fail(func, "W", "a (D, C) array with C >= 1 classes", f"shape {W.shape}")
+    n_classes = check.class_count(W, func, n_features)
     b = check.bias(b, func, W, "W", n_classes)
     # The options are checked here once, on an empty batch, so that a bad one
     # fails before any task runs; the chunks check their rows.

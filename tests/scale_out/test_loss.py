@@ -214,6 +214,10 @@ def test_bad_arguments_fail_before_any_task():
         mmd.svm_loss(W[:5], Xd, y)
     with raises(ValueError, "svm_loss", "y", "(100,)"):
         mmd.svm_loss(W, Xd, y[:50])
+    with raises(ValueError, "svm_loss", "y", "0-D"):
+        mmd.svm_loss(W, Xd, da.from_array(np.int64(3)))
+    with raises(ValueError, "svm_loss", "sample_weight", "(100,)"):
+        mmd.svm_loss(W, Xd, y, sample_weight=da.ones(99, chunks=30))
     with raises(ValueError, "svm_loss", "reduction"):
         mmd.svm_loss(W, Xd, y, reduction="none")
     with raises(ValueError, "svm_loss", "kind"):

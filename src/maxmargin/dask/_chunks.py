@@ -56,9 +56,12 @@ def as_rows_like(v, X, func, name):
             raise ValueError(f"{func}: {name} must be a 1-D array of shape ({X.shape[0]},) "
                              f"(X's rows); got shape {v.shape}")
         return da.from_array(v, chunks=(X.chunks[0],))
+    if v.ndim != 1:
+        raise ValueError(f"{func}: {name} must be a 1-D array of shape ({X.shape[0]},) "
+                         f"(X's rows); got a {v.ndim}-D dask array")
     if any(np.isnan(size) for size in v.chunks[0]):
         v = v.compute_chunk_sizes()
-    if v.ndim != 1 or v.shape[0] != X.shape[0]:
+    if v.shape[0] != X.shape[0]:
         raise ValueError(f"{func}: {name} must be a 1-D array of shape ({X.shape[0]},) "
                          f"(X's rows); got shape {v.shape}")
     if v.chunks[0] != X.chunks[0]:

@@ -543,6 +543,11 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
         self._start(np.unique(y), X.shape[1], X.dtype)
         y_index = self._labels_to_index(y)
         weights = self._sample_weights(y_index, X.shape[0], sample_weight, X)
+        self._solve(X, y_index, weights)
+        return self
+
+    def _solve(self, X, y_index, weights):
+        """Run the chosen solver from the current state, then publish coef_."""
         if self.solver == "lbfgs":
             self._fit_lbfgs(X, y_index, weights)
         elif self.solver == "dual":
@@ -550,7 +555,6 @@ class LinearSVMClassifier(ClassifierMixin, BaseEstimator):
         else:
             self._fit_sgd(X, y_index, weights, self.max_iter, self._rng)
         self._publish()
-        return self
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One SGD epoch over (X, y). The first call needs `classes` (all the

@@ -24,10 +24,6 @@ FAN_IN = 8
 _ROW_IN_MESSAGE = re.compile(r"\b(y|sample_weight)\[(\d+)\]")
 
 
-def is_dask_collection(value):
-    return dask.is_dask_collection(value)
-
-
 def as_matrix(X, func, name="X"):
     """X as a 2-D dask array with one chunk across its columns and known
     row chunk sizes (a dask DataFrame is converted, its lengths computed)."""

@@ -88,7 +88,7 @@ class LinearSVMClassifier(single.LinearSVMClassifier):
 
     def fit(self, X, y, sample_weight=None):
         """Train on X (N, D) and labels y (N,), dask collections; returns self."""
-        if not any(_chunks.is_dask_collection(v) for v in (X, y, sample_weight)):
+        if not any(dask.is_dask_collection(v) for v in (X, y, sample_weight)):
             return super().fit(X, y, sample_weight)
         name = type(self).__name__
         self._check_params()
@@ -96,7 +96,7 @@ class LinearSVMClassifier(single.LinearSVMClassifier):
             raise ValueError(f"{name}: solver='dual' runs on one machine only (it updates "
                              "its dual variables row after row over all of X); use 'lbfgs' "
                              "or 'sgd' on dask input")
-        if not _chunks.is_dask_collection(X):
+        if not dask.is_dask_collection(X):
             raise TypeError(f"{name}: X must be a dask array or DataFrame when y or "
                             f"sample_weight is one; got {type(X).__name__}")
         X = _chunks.as_matrix(X, name)
@@ -130,11 +130,7 @@ class LinearSVMClassifier(single.LinearSVMClassifier):
         if self.persist:
             y_index, weights = dask.persist(y_index, weights)
         self._scale = 1.0 / (1.0 + scan["squares"] / max(X.shape[0], 1))
-        if self.solver == "lbfgs":
-            self._fit_lbfgs(X, y_index, weights)
-        else:
-            self._fit_sgd(X, y_index, weights, self.max_iter, self._rng)
-        self._publish()
+        self._solve(X, y_index, weights)  # "dual" was refused above
         return self
 
     def _loss_and_grads(self, X, y_index, weights, W, b):
@@ -153,9 +149,7 @@ class LinearSVMClassifier(single.LinearSVMClassifier):
         """One epoch of iterative parameter mixing over the chunks of X."""
         if not isinstance(X, da.Array):
             return super()._sgd_epoch(X, y_index, weights, rng, scale)
-        params = single.LinearSVMClassifier(**{
-            key: value for key, value in self.get_params().items() if key != "persist"
-        }).get_params()
+        params = {key: value for key, value in self.get_params().items() if key != "persist"}
         seed = int(rng.integers(2 ** 63))
         W_node = dask.delayed(self._W, pure=False)
         b_node = dask.delayed(self._b, pure=False)
@@ -179,7 +173,7 @@ class LinearSVMClassifier(single.LinearSVMClassifier):
                   f"{time.perf_counter() - started:.2f} s", flush=True)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        if any(_chunks.is_dask_collection(v) for v in (X, y, sample_weight)):
+        if any(dask.is_dask_collection(v) for v in (X, y, sample_weight)):
             raise TypeError(f"{type(self).__name__}: partial_fit takes one NumPy or SciPy "
                             "chunk; for dask input use fit, or dask_ml.wrappers.Incremental, "
                             "which feeds partial_fit one chunk at a time")
@@ -189,7 +183,7 @@ class LinearSVMClassifier(single.LinearSVMClassifier):
 
     def decision_function(self, X):
         """Scores X W + b: a lazy dask array (N, C), or (N,) with two classes."""
-        if not _chunks.is_dask_collection(X):
+        if not dask.is_dask_collection(X):
             return super().decision_function(X)
         check_is_fitted(self, "coef_")
         name = type(self).__name__
@@ -208,7 +202,7 @@ class LinearSVMClassifier(single.LinearSVMClassifier):
 
     def predict(self, X):
         """The label of the highest score of each row: a lazy dask array (N,)."""
-        if not _chunks.is_dask_collection(X):
+        if not dask.is_dask_collection(X):
             return super().predict(X)
         scores = self.decision_function(X)
         return scores.map_blocks(_block_labels, self.classes_,
@@ -218,7 +212,7 @@ class LinearSVMClassifier(single.LinearSVMClassifier):
     def score(self, X, y, sample_weight=None):
         """Mean accuracy (weighted by sample_weight): a lazy 0-d dask array
         for dask input (``float(clf.score(X, y))`` computes it)."""
-        if not _chunks.is_dask_collection(X):
+        if not dask.is_dask_collection(X):
             return super().score(X, y, sample_weight)
         predicted = self.predict(X)
         y = _chunks.as_rows_like(y, predicted, type(self).__name__, "y")
